@@ -1,0 +1,270 @@
+#include "bindings/cli/commands.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "bindings/cli/filter.h"
+#include "weir/engine.h"
+#include "weir/rules.h"
+
+namespace weir::cli {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: weir <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  check RULES...                 validate and compile rule files; print a summary\n"
+    "  filter -r RULES [-r RULES]... [options] [FILE|-]...\n"
+    "                                 print the events that match (NDJSON in, one event a line)\n"
+    "\n"
+    "Run 'weir <command> --help' for the options of a command.\n";
+
+constexpr char kCheckUsage[] =
+    "usage: weir check [-v] RULES...\n"
+    "\n"
+    "Reads the rule files (YAML or JSON), reports every mistake as\n"
+    "FILE:LINE:COLUMN: rule 'ID': message, and compiles the rules.\n"
+    "  -v, --verbose   also print the compiled indexes\n"
+    "Exit status: 0 the rules are fine, 2 there were diagnostics.\n";
+
+constexpr char kFilterUsage[] =
+    "usage: weir filter -r RULES [-r RULES]... [options] [FILE|-]...\n"
+    "\n"
+    "Reads NDJSON events (one JSON object a line; stdin when no FILE or '-') and\n"
+    "prints the ones that match, in input order.\n"
+    "\n"
+    "options:\n"
+    "  -r, --rules FILE        a rule file (YAML or JSON); repeat for several\n"
+    "  -f, --format FORMAT     annotated (default): {\"rules\":[ids],\"event\":<event>}\n"
+    "                          event: the event line as read\n"
+    "                          ids: LINE<TAB>id1,id2 (NAME:LINE with several inputs)\n"
+    "                          count: after the input, id<TAB>N for every enabled rule\n"
+    "  -t, --threads N         match on N threads (output order is kept); default 1\n"
+    "      --errors FILE       also write each bad line there, verbatim\n"
+    "      --validate MODE     output (default): fully check every line that is output;\n"
+    "                          all: fully check every line, matched or not (slower)\n"
+    "      --max-event-bytes N a longer line is bad (default 4194304)\n"
+    "      --max-depth N       deeper nesting is bad (default 128)\n"
+    "  -q, --quiet             no summary on stderr\n"
+    "\n"
+    "A bad line (not exactly one JSON object, invalid UTF-8, over a limit) is\n"
+    "reported on stderr as 'weir: NAME:LINE: reason' and skipped; the rest goes on.\n"
+    "Exit status: 0 all lines were fine, 1 some lines were bad, 2 usage or rule errors.\n";
+
+struct Args {
+  std::vector<std::string> argv;
+  size_t i = 0;
+  bool more() const { return i < argv.size(); }
+  const std::string& peek() const { return argv[i]; }
+  std::string next() { return argv[i++]; }
+};
+
+// Loads and compiles; prints diagnostics and returns null on failure.
+std::shared_ptr<const RuleSet> LoadAndCompile(const std::vector<std::string>& files, FILE* err,
+                                              RuleSetDef* def_out = nullptr) {
+  LoadResult lr = LoadRuleFiles(files);
+  if (!lr.ok()) {
+    for (const Diagnostic& d : lr.diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
+    fprintf(err, "weir: %zu error%s in the rules; nothing was processed\n",
+            lr.diagnostics.size(), lr.diagnostics.size() == 1 ? "" : "s");
+    return nullptr;
+  }
+  if (def_out) def_out->actions = lr.ruleset.actions;
+  auto compiled = RuleSet::Compile(std::move(lr.ruleset.rules));
+  if (!compiled.ok()) {
+    fprintf(err, "weir: cannot compile the rules: %s\n",
+            std::string(compiled.status().message()).c_str());
+    return nullptr;
+  }
+  return *compiled;
+}
+
+int Usage(FILE* err, const char* text, const std::string& msg) {
+  fprintf(err, "weir: %s\n\n%s", msg.c_str(), text);
+  return 2;
+}
+
+bool ParseSize(const std::string& s, size_t* v) {
+  uint64_t x;
+  if (!absl::SimpleAtoi(s, &x) || x == 0) return false;
+  *v = x;
+  return true;
+}
+
+int Check(Args& a, FILE* out, FILE* err) {
+  std::vector<std::string> files;
+  bool verbose = false;
+  while (a.more()) {
+    std::string s = a.next();
+    if (s == "-h" || s == "--help") {
+      fputs(kCheckUsage, out);
+      return 0;
+    }
+    if (s == "-v" || s == "--verbose") {
+      verbose = true;
+    } else if (s.size() > 1 && s[0] == '-') {
+      return Usage(err, kCheckUsage, absl::StrCat("unknown option ", s));
+    } else {
+      files.push_back(s);
+    }
+  }
+  if (files.empty()) return Usage(err, kCheckUsage, "check needs at least one rule file");
+  auto t0 = std::chrono::steady_clock::now();
+  RuleSetDef def;
+  auto rules = LoadAndCompile(files, err, &def);
+  if (!rules) return 2;
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  size_t disabled = rules->size() - rules->enabled_count();
+  std::set<std::string> dialects;
+  for (size_t i = 0; i < rules->size(); ++i) dialects.insert(rules->rule(i).dialect);
+  std::string dl;
+  for (const auto& d : dialects) absl::StrAppend(&dl, dl.empty() ? "" : ", ", d);
+  fprintf(out, "ok: %zu rule%s (%zu enabled, %zu disabled; dialects: %s), %zu action%s, in %zu file%s; compiled in %.1f ms\n",
+          rules->size(), rules->size() == 1 ? "" : "s", rules->enabled_count(), disabled,
+          dl.c_str(), def.actions.size(), def.actions.size() == 1 ? "" : "s", files.size(),
+          files.size() == 1 ? "" : "s", ms);
+  if (verbose) fputs(rules->DebugString().c_str(), out);
+  return 0;
+}
+
+int Filter(Args& a, FILE* out, FILE* err) {
+  std::vector<std::string> rule_files, inputs;
+  FilterOptions o;
+  o.out = out;
+  o.err = err;
+  std::string errors_path;
+  bool quiet = false;
+  while (a.more()) {
+    std::string s = a.next();
+    auto value = [&](std::string* v) {
+      if (!a.more()) return false;
+      *v = a.next();
+      return true;
+    };
+    std::string v;
+    if (s == "-h" || s == "--help") {
+      fputs(kFilterUsage, out);
+      return 0;
+    } else if (s == "-r" || s == "--rules") {
+      if (!value(&v)) return Usage(err, kFilterUsage, "-r needs a rule file");
+      rule_files.push_back(v);
+    } else if (s == "-f" || s == "--format") {
+      if (!value(&v)) return Usage(err, kFilterUsage, "--format needs a value");
+      if (v == "annotated") o.format = Format::kAnnotated;
+      else if (v == "event") o.format = Format::kEvent;
+      else if (v == "ids") o.format = Format::kIds;
+      else if (v == "count") o.format = Format::kCount;
+      else return Usage(err, kFilterUsage, absl::StrCat("unknown format '", v, "'"));
+    } else if (s == "-t" || s == "--threads") {
+      size_t n;
+      if (!value(&v) || !ParseSize(v, &n) || n > 256)
+        return Usage(err, kFilterUsage, "--threads needs a number from 1 to 256");
+      o.threads = static_cast<int>(n);
+    } else if (s == "--errors") {
+      if (!value(&errors_path)) return Usage(err, kFilterUsage, "--errors needs a file");
+    } else if (s == "--validate") {
+      if (!value(&v) || (v != "all" && v != "output"))
+        return Usage(err, kFilterUsage, "--validate takes 'all' or 'output'");
+      o.validate_all = v == "all";
+    } else if (s == "--max-event-bytes") {
+      if (!value(&v) || !ParseSize(v, &o.limits.max_event_bytes) ||
+          o.limits.max_event_bytes > (size_t{1} << 31))
+        return Usage(err, kFilterUsage, "--max-event-bytes needs a number up to 2^31");
+    } else if (s == "--max-depth") {
+      if (!value(&v) || !ParseSize(v, &o.limits.max_depth) || o.limits.max_depth > 4096)
+        return Usage(err, kFilterUsage, "--max-depth needs a number from 1 to 4096");
+    } else if (s == "-q" || s == "--quiet") {
+      quiet = true;
+    } else if (s == "-") {
+      inputs.push_back(s);
+    } else if (s.size() > 1 && s[0] == '-') {
+      return Usage(err, kFilterUsage, absl::StrCat("unknown option ", s));
+    } else {
+      inputs.push_back(s);
+    }
+  }
+  if (rule_files.empty()) return Usage(err, kFilterUsage, "filter needs at least one -r RULES");
+  if (inputs.empty()) inputs.push_back("-");
+  o.name_lines = inputs.size() > 1;
+  auto rules = LoadAndCompile(rule_files, err);
+  if (!rules) return 2;
+  if (!errors_path.empty()) {
+    o.errors_file = fopen(errors_path.c_str(), "w");
+    if (!o.errors_file) {
+      fprintf(err, "weir: cannot write %s: %s\n", errors_path.c_str(), strerror(errno));
+      return 2;
+    }
+  }
+  FilterStats stats;
+  int rc = 0;
+  for (const std::string& in : inputs) {
+    int fd = 0;
+    if (in != "-") {
+      fd = open(in.c_str(), O_RDONLY);
+      if (fd < 0) {
+        fprintf(err, "weir: cannot read %s: %s\n", in.c_str(), strerror(errno));
+        rc = 2;
+        continue;
+      }
+    }
+    absl::Status st = FilterInput(rules, fd, in, o, &stats);
+    if (fd != 0) close(fd);
+    if (!st.ok()) {
+      fprintf(err, "weir: %s: %s\n", in.c_str(), std::string(st.message()).c_str());
+      rc = 2;
+    }
+  }
+  if (o.format == Format::kCount) {
+    stats.rule_hits.resize(rules->size(), 0);
+    for (size_t i = 0; i < rules->size(); ++i) {
+      if (!rules->rule(i).enabled) continue;
+      fprintf(out, "%s\t%llu\n", rules->rule(i).id.c_str(),
+              static_cast<unsigned long long>(stats.rule_hits[i]));
+    }
+  }
+  fflush(out);
+  if (o.errors_file) fclose(o.errors_file);
+  if (stats.bad > 0 && !quiet) {
+    fprintf(err, "weir: %llu of %llu lines were bad and skipped\n",
+            static_cast<unsigned long long>(stats.bad),
+            static_cast<unsigned long long>(stats.lines));
+  }
+  if (rc) return rc;
+  return stats.bad > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv, FILE* out, FILE* err) {
+  Args a;
+  for (int i = 1; i < argc; ++i) a.argv.push_back(argv[i]);
+  if (!a.more()) {
+    fputs(kUsage, err);
+    return 2;
+  }
+  std::string cmd = a.next();
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    fputs(kUsage, out);
+    return 0;
+  }
+  if (cmd == "--version") {
+    fputs("weir 0.1.0\n", out);
+    return 0;
+  }
+  if (cmd == "check") return Check(a, out, err);
+  if (cmd == "filter") return Filter(a, out, err);
+  return Usage(err, kUsage, absl::StrCat("unknown command '", cmd, "'"));
+}
+
+}  // namespace weir::cli

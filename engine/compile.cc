@@ -1,0 +1,344 @@
+// RuleSet::Compile: interns paths, predicates, clauses and conjunctions and
+// builds the per-path indexes.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "engine/glob.h"
+#include "engine/ruleset_impl.h"
+
+namespace weir {
+namespace {
+
+const char* KindName(PredicateKind k) {
+  switch (k) {
+    case PredicateKind::kTextGlob: return "text";
+    case PredicateKind::kStringGlob: return "string";
+    case PredicateKind::kFoldedGlob: return "folded";
+    case PredicateKind::kNumberEq: return "number";
+    case PredicateKind::kNumberRange: return "range";
+    case PredicateKind::kLiteral: return "literal";
+    case PredicateKind::kCidr: return "cidr";
+    case PredicateKind::kExists: return "exists";
+    case PredicateKind::kAnythingBut: return "anything-but";
+  }
+  return "?";
+}
+
+std::string PredKey(const Predicate& p) {
+  std::string k = absl::StrCat(KindName(p.kind), ":", p.text);
+  if (p.kind == PredicateKind::kNumberRange) {
+    absl::StrAppend(&k, p.lo_open ? "(" : "[", p.lo, ",", p.hi, p.hi_open ? ")" : "]");
+  }
+  if (!p.excluded.empty()) {
+    k += "{";
+    for (const Predicate& e : p.excluded) absl::StrAppend(&k, PredKey(e), ";");
+    k += "}";
+  }
+  return k;
+}
+
+class Compiler {
+ public:
+  explicit Compiler(const CompileOptions& o, RuleSetImpl* impl) : opts_(o), impl_(impl) {
+    impl_->nodes.emplace_back();  // root
+  }
+
+  absl::Status AddRule(uint32_t rule_index, const RuleDef& rule) {
+    for (const Conjunction& conj : rule.condition.any_of) {
+      std::vector<uint32_t> pos, neg;
+      for (const Clause& clause : conj.all_of) {
+        auto id = InternClause(clause);
+        if (!id.ok()) return id.status();
+        auto& list = clause.negated ? neg : pos;
+        if (std::find(list.begin(), list.end(), *id) == list.end()) list.push_back(*id);
+      }
+      uint32_t cid = static_cast<uint32_t>(impl_->conjs.size());
+      bool consistent = conj.array_consistent && pos.size() >= 2;
+      impl_->conjs.push_back({rule_index, static_cast<uint32_t>(pos.size()), consistent});
+      impl_->conj_clauses.Add(pos);
+      impl_->conj_negated.Add(neg);
+      for (uint32_t c : pos) clause_conjs_[c].push_back(cid);
+      if (pos.empty()) impl_->always.push_back(cid);
+      if (consistent) {
+        impl_->track_contexts = true;
+        for (uint32_t c : pos)
+          for (uint32_t p : clause_preds_[c]) track_[p] = 1;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Finish() {
+    impl_->num_preds = static_cast<uint32_t>(pred_clauses_.size());
+    impl_->pred_track = std::move(track_);
+    for (auto& l : pred_clauses_) impl_->pred_clauses.Add(l);
+    for (auto& l : clause_preds_) impl_->clause_preds.Add(l);
+    for (auto& l : clause_conjs_) impl_->clause_conjs.Add(l);
+    impl_->clause_negated = std::move(clause_negated_);
+    for (auto& node : impl_->nodes) {
+      node.all_mask = 0;
+      if (node.children.size() <= 64) {
+        for (auto& [k, child] : node.children) node.all_mask |= uint64_t{1} << impl_->nodes[child].bit;
+      }
+    }
+    for (size_t i = 0; i < impl_->leaves.size(); ++i) {
+      LeafIndex& leaf = impl_->leaves[i];
+      for (GlobIndex* g : {&leaf.text, &leaf.str, &leaf.folded}) {
+        absl::Status s = FinishGlobs(g);
+        if (!s.ok()) return s;
+      }
+      FinishRanges(i);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  uint32_t Node(const std::string& path) {
+    uint32_t cur = 0;
+    for (absl::string_view seg : absl::StrSplit(path, '.')) {
+      auto& children = impl_->nodes[cur].children;
+      auto it = children.find(std::string_view(seg.data(), seg.size()));
+      if (it != children.end()) {
+        cur = it->second;
+        continue;
+      }
+      uint32_t id = static_cast<uint32_t>(impl_->nodes.size());
+      uint32_t bit = static_cast<uint32_t>(children.size());
+      children.emplace(std::string(seg), id);
+      TrieNode n;
+      n.bit = bit;
+      n.path = cur == 0 ? std::string(seg) : absl::StrCat(impl_->nodes[cur].path, ".", seg);
+      impl_->nodes.push_back(std::move(n));
+      cur = id;
+    }
+    return cur;
+  }
+
+  LeafIndex& Leaf(uint32_t node) {
+    if (impl_->nodes[node].leaf == kNone) {
+      impl_->nodes[node].leaf = static_cast<uint32_t>(impl_->leaves.size());
+      impl_->leaves.emplace_back();
+      range_preds_.emplace_back();
+    }
+    return impl_->leaves[impl_->nodes[node].leaf];
+  }
+
+  absl::StatusOr<uint32_t> InternClause(const Clause& clause) {
+    if (clause.path.empty()) return absl::InvalidArgumentError("empty path");
+    uint32_t node = Node(clause.path);
+    std::vector<uint32_t> preds;
+    for (const Predicate& p : clause.any_of) {
+      auto id = InternPred(node, p);
+      if (!id.ok()) return id.status();
+      preds.push_back(*id);
+    }
+    if (preds.empty()) return absl::InvalidArgumentError("clause with no predicate");
+    std::sort(preds.begin(), preds.end());
+    preds.erase(std::unique(preds.begin(), preds.end()), preds.end());
+    std::string key = absl::StrCat(clause.negated ? "!" : "", absl::StrJoin(preds, ","));
+    auto [it, inserted] = clauses_.emplace(key, static_cast<uint32_t>(clause_preds_.size()));
+    if (inserted) {
+      for (uint32_t p : preds) pred_clauses_[p].push_back(it->second);
+      clause_preds_.push_back(preds);
+      clause_conjs_.emplace_back();
+      clause_negated_.push_back(clause.negated);
+    }
+    return it->second;
+  }
+
+  absl::StatusOr<uint32_t> InternPred(uint32_t node, const Predicate& p) {
+    std::string key = absl::StrCat(node, "|", PredKey(p));
+    auto found = preds_.find(key);
+    if (found != preds_.end()) return found->second;
+    uint32_t id = static_cast<uint32_t>(pred_clauses_.size());
+    LeafIndex& leaf = Leaf(node);
+    std::string err;
+    switch (p.kind) {
+      case PredicateKind::kTextGlob:
+      case PredicateKind::kStringGlob:
+      case PredicateKind::kFoldedGlob: {
+        GlobIndex& g = p.kind == PredicateKind::kTextGlob    ? leaf.text
+                       : p.kind == PredicateKind::kStringGlob ? leaf.str
+                                                              : leaf.folded;
+        Glob glob;
+        if (!ParseGlob(p.text, &glob, &err)) return absl::InvalidArgumentError(err);
+        if (glob.is_exact()) {
+          g.exact.emplace(glob.literals[0], id);
+        } else if (glob.is_any()) {
+          g.any.push_back(id);
+        } else if (glob.is_prefix()) {
+          g.prefix.emplace(glob.literals[0], id);
+        } else if (glob.is_suffix()) {
+          g.suffix.emplace(glob.literals[0], id);
+        } else {
+          if (glob.stars > opts_.max_wildcard_stars)
+            return absl::ResourceExhaustedError(absl::StrCat(
+                "wildcard '", p.text, "' has ", glob.stars, " stars; the limit is ",
+                opts_.max_wildcard_stars));
+          g.set_preds.push_back(id);
+          g.set_globs.push_back(GlobToRegex(glob));
+        }
+        if (p.kind == PredicateKind::kFoldedGlob) leaf.needs_fold = true;
+        break;
+      }
+      case PredicateKind::kNumberEq:
+        leaf.num_eq.emplace(p.text, id);
+        leaf.needs_number = true;
+        break;
+      case PredicateKind::kNumberRange:
+        range_preds_[impl_->nodes[node].leaf].push_back({id, p});
+        leaf.needs_number = true;
+        break;
+      case PredicateKind::kLiteral: {
+        uint32_t* slot = p.text == "true"    ? &leaf.lit_true
+                         : p.text == "false" ? &leaf.lit_false
+                         : p.text == "null"  ? &leaf.lit_null
+                                             : nullptr;
+        if (!slot) return absl::InvalidArgumentError(absl::StrCat("not a JSON literal: ", p.text));
+        *slot = id;
+        break;
+      }
+      case PredicateKind::kExists:
+        leaf.exists = id;
+        break;
+      case PredicateKind::kCidr:
+      case PredicateKind::kAnythingBut: {
+        auto sp = ScalarPredicate::Compile(p);
+        if (!sp.ok()) return sp.status();
+        if ((*sp)->needs_number()) leaf.needs_number = true;
+        if ((*sp)->needs_fold()) leaf.needs_fold = true;
+        leaf.direct.push_back({id, *std::move(sp)});
+        break;
+      }
+    }
+    preds_.emplace(std::move(key), id);
+    pred_clauses_.emplace_back();
+    track_.push_back(0);
+    impl_->pred_debug.push_back(
+        absl::StrCat(impl_->nodes[node].path, " ", PredKey(p)));
+    return id;
+  }
+
+  absl::Status FinishGlobs(GlobIndex* g) {
+    auto lens = [](const StrMap<uint32_t>& m) {
+      std::set<uint32_t> s;
+      for (auto& [k, v] : m) s.insert(static_cast<uint32_t>(k.size()));
+      return std::vector<uint32_t>(s.begin(), s.end());
+    };
+    g->prefix_lens = lens(g->prefix);
+    g->suffix_lens = lens(g->suffix);
+    if (g->set_preds.empty()) return absl::OkStatus();
+    RE2::Options ro;
+    ro.set_max_mem(opts_.max_wildcard_automaton_bytes);
+    ro.set_log_errors(false);
+    g->set = std::make_unique<RE2::Set>(ro, RE2::ANCHOR_BOTH);
+    for (const std::string& re : g->set_globs) {
+      std::string err;
+      if (g->set->Add(re, &err) < 0)
+        return absl::InvalidArgumentError(absl::StrCat("wildcard does not compile: ", err));
+    }
+    if (!g->set->Compile())
+      return absl::ResourceExhaustedError("wildcards exceed the automaton memory budget");
+    return absl::OkStatus();
+  }
+
+  void FinishRanges(size_t leaf_index) {
+    auto& preds = range_preds_[leaf_index];
+    if (preds.empty()) return;
+    NumberRangeIndex& idx = impl_->leaves[leaf_index].ranges;
+    std::set<std::string> texts;
+    for (auto& [id, p] : preds) {
+      if (!p.lo.empty()) texts.insert(p.lo);
+      if (!p.hi.empty()) texts.insert(p.hi);
+    }
+    std::vector<std::string> sorted(texts.begin(), texts.end());
+    std::sort(sorted.begin(), sorted.end(), [](const std::string& a, const std::string& b) {
+      return CompareDecimal(ParseCanonical(a), ParseCanonical(b)) < 0;
+    });
+    idx.bound_text = std::move(sorted);
+    for (const auto& t : idx.bound_text) idx.bounds.push_back(ParseCanonical(t));
+    size_t k = idx.bounds.size();
+    std::vector<std::vector<uint32_t>> slots(2 * k + 1);
+    auto pos = [&](const std::string& t) {
+      return static_cast<size_t>(
+          std::lower_bound(idx.bounds.begin(), idx.bounds.end(), ParseCanonical(t),
+                           [](const DecimalView& a, const DecimalView& b) {
+                             return CompareDecimal(a, b) < 0;
+                           }) -
+          idx.bounds.begin());
+    };
+    for (auto& [id, p] : preds) {
+      size_t first = p.lo.empty() ? 0 : 2 * pos(p.lo) + (p.lo_open ? 2 : 1);
+      size_t last = p.hi.empty() ? 2 * k : 2 * pos(p.hi) + (p.hi_open ? 0 : 1);
+      for (size_t s = first; s <= last && s < slots.size(); ++s) slots[s].push_back(id);
+    }
+    for (auto& s : slots) idx.slots.Add(s);
+  }
+
+  const CompileOptions& opts_;
+  RuleSetImpl* impl_;
+  absl::flat_hash_map<std::string, uint32_t> preds_;
+  absl::flat_hash_map<std::string, uint32_t> clauses_;
+  std::vector<std::vector<uint32_t>> pred_clauses_;
+  std::vector<uint8_t> track_;
+  std::vector<std::vector<uint32_t>> clause_preds_;
+  std::vector<std::vector<uint32_t>> clause_conjs_;
+  std::vector<uint8_t> clause_negated_;
+  std::vector<std::vector<std::pair<uint32_t, Predicate>>> range_preds_;
+};
+
+}  // namespace
+
+RuleSet::RuleSet(std::unique_ptr<RuleSetImpl> impl) : impl_(std::move(impl)) {}
+RuleSet::~RuleSet() = default;
+size_t RuleSet::size() const { return impl_->rules.size(); }
+const RuleDef& RuleSet::rule(size_t i) const { return impl_->rules[i]; }
+size_t RuleSet::enabled_count() const { return impl_->enabled; }
+
+absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<RuleDef> rules,
+                                                               const CompileOptions& options) {
+  auto impl = std::make_unique<RuleSetImpl>();
+  impl->rules = std::move(rules);
+  Compiler c(options, impl.get());
+  for (size_t i = 0; i < impl->rules.size(); ++i) {
+    const RuleDef& r = impl->rules[i];
+    if (!r.enabled) continue;
+    ++impl->enabled;
+    absl::Status s = c.AddRule(static_cast<uint32_t>(i), r);
+    if (!s.ok()) return absl::Status(s.code(), absl::StrCat("rule '", r.id, "': ", s.message()));
+  }
+  absl::Status s = c.Finish();
+  if (!s.ok()) return s;
+  return std::shared_ptr<const RuleSet>(new RuleSet(std::move(impl)));
+}
+
+std::string RuleSet::DebugString() const {
+  const RuleSetImpl& m = *impl_;
+  std::string out = absl::StrCat("rules ", m.rules.size(), " enabled ", m.enabled, " preds ",
+                                 m.num_preds, " clauses ", m.clause_preds.size(), " conjs ",
+                                 m.conjs.size(), " paths ", m.leaves.size(), "\n");
+  for (uint32_t p = 0; p < m.num_preds; ++p) {
+    absl::StrAppend(&out, "pred ", p, ": ", m.pred_debug[p], "\n");
+  }
+  for (uint32_t c = 0; c < m.clause_preds.size(); ++c) {
+    absl::StrAppend(&out, "clause ", c, m.clause_negated[c] ? " not" : "", " any of [",
+                    absl::StrJoin(m.clause_preds.begin(c), m.clause_preds.end(c), ","), "]\n");
+  }
+  for (uint32_t j = 0; j < m.conjs.size(); ++j) {
+    absl::StrAppend(&out, "conj ", j, " rule ", m.rules[m.conjs[j].rule].id, " all of [",
+                    absl::StrJoin(m.conj_clauses.begin(j), m.conj_clauses.end(j), ","), "]");
+    if (m.conj_negated.begin(j) != m.conj_negated.end(j))
+      absl::StrAppend(&out, " none of [",
+                      absl::StrJoin(m.conj_negated.begin(j), m.conj_negated.end(j), ","), "]");
+    if (m.conjs[j].consistent) out += " same-element";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace weir

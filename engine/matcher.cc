@@ -1,0 +1,442 @@
+// Matcher: one simdjson On-Demand pass over an event, guided by the trie of
+// paths the rules name; per-path indexes fire predicates; clause counting
+// finds the conjunctions (and so the rules) that hold.
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "engine/casefold.h"
+#include "engine/ruleset_impl.h"
+#include "simdjson.h"
+
+namespace weir {
+
+namespace od = simdjson::ondemand;
+static_assert(Matcher::kPadding >= simdjson::SIMDJSON_PADDING);
+
+class MatcherImpl {
+ public:
+  MatcherImpl(std::shared_ptr<const RuleSet> rules, const EventLimits& limits)
+      : limits_(limits), od_parser_(limits.max_event_bytes) {
+    Bind(std::move(rules));
+  }
+
+  void Bind(std::shared_ptr<const RuleSet> rules) {
+    rules_ = std::move(rules);
+    m_ = &rules_->impl();
+    pred_epoch_.assign(m_->num_preds, 0);
+    pred_head_.assign(m_->num_preds, kNone);
+    clause_epoch_.assign(m_->clause_preds.size(), 0);
+    conj_epoch_.assign(m_->conjs.size(), 0);
+    conj_count_.assign(m_->conjs.size(), 0);
+    rule_epoch_.assign(m_->rules.size(), 0);
+    epoch_ = 0;
+  }
+
+  absl::Status Match(std::string_view event, std::vector<uint32_t>* out) {
+    out->clear();
+    if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
+    NextEpoch();
+    candidates_.clear();
+    hits_.clear();
+    ctx_.clear();
+    ctx_.push_back({kNone, kNone, 0});
+    arrays_ = 0;
+    error_ = simdjson::SUCCESS;
+
+    od::document doc;
+    auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
+                                                               event.size() + Matcher::kPadding))
+                   .get(doc);
+    if (err) return JsonError(err);
+    od::object root;
+    err = doc.get_object().get(root);
+    if (err) {
+      if (err == simdjson::INCORRECT_TYPE) return absl::InvalidArgumentError("not a JSON object");
+      return JsonError(err);
+    }
+    if (!m_->nodes[0].children.empty()) {
+      depth_ = 1;
+      if (!VisitObject(root, 0, 0)) return JsonError(error_);
+    }
+    Collect(out);
+    return absl::OkStatus();
+  }
+
+  absl::Status Validate(std::string_view event) {
+    if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
+    if (!dom_ready_) {
+      auto e = dom_parser_.allocate(std::max<size_t>(event.size(), 4096), limits_.max_depth);
+      if (e) return JsonError(e);
+      dom_ready_ = true;
+    }
+    if (dom_parser_.capacity() < event.size()) {
+      auto e = dom_parser_.allocate(event.size(), limits_.max_depth);
+      if (e) return JsonError(e);
+    }
+    simdjson::dom::element el;
+    auto err = dom_parser_.parse(event.data(), event.size(), false).get(el);
+    if (err) return JsonError(err);
+    if (!el.is_object()) return absl::InvalidArgumentError("not a JSON object");
+    return absl::OkStatus();
+  }
+
+  const RuleSet& rules() const { return *rules_; }
+
+ private:
+  struct Ctx {
+    uint32_t parent, array, depth;
+  };
+  struct Hit {
+    uint32_t ctx, next;
+  };
+
+  absl::Status TooBig(size_t n) {
+    return absl::InvalidArgumentError(absl::StrCat("event is ", n, " bytes, over the limit of ",
+                                                   limits_.max_event_bytes));
+  }
+  absl::Status JsonError(simdjson::error_code e) {
+    switch (e) {
+      case simdjson::DEPTH_ERROR:
+        return absl::InvalidArgumentError(
+            absl::StrCat("nested deeper than the limit of ", limits_.max_depth));
+      case simdjson::UTF8_ERROR:
+        return absl::InvalidArgumentError("invalid UTF-8");
+      case simdjson::CAPACITY:
+        return absl::InvalidArgumentError("event is over the size limit");
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid JSON: ", simdjson::error_message(e)));
+    }
+  }
+
+  void NextEpoch() {
+    if (++epoch_ == 0) {  // wrapped: clear stamps once every 4G events
+      std::fill(pred_epoch_.begin(), pred_epoch_.end(), 0);
+      std::fill(clause_epoch_.begin(), clause_epoch_.end(), 0);
+      std::fill(conj_epoch_.begin(), conj_epoch_.end(), 0);
+      std::fill(rule_epoch_.begin(), rule_epoch_.end(), 0);
+      epoch_ = 1;
+    }
+  }
+
+  bool Fail(simdjson::error_code e) {
+    error_ = e;
+    return false;
+  }
+
+  // The key's bytes; unescapes only when the key holds a backslash.
+  bool Key(od::field& field, std::string_view* key) {
+    const char* p = field.key().raw();
+    const char* q = static_cast<const char*>(std::memchr(p, '"', limits_.max_event_bytes));
+    if (q && !std::memchr(p, '\\', q - p)) {
+      *key = std::string_view(p, q - p);
+      return true;
+    }
+    auto err = field.unescaped_key().get(*key);
+    return err ? Fail(err) : true;
+  }
+
+  bool VisitObject(od::object& obj, uint32_t node_id, uint32_t ctx) {
+    if (depth_ > limits_.max_depth) return Fail(simdjson::DEPTH_ERROR);
+    const TrieNode& node = m_->nodes[node_id];
+    uint64_t seen = 0;
+    for (auto fr : obj) {
+      od::field field;
+      if (auto e = std::move(fr).get(field)) return Fail(e);
+      std::string_view key;
+      if (!Key(field, &key)) return false;
+      uint32_t target;
+      size_t dot = key.find('.');
+      if (dot == std::string_view::npos) {
+        auto it = node.children.find(key);
+        if (it == node.children.end()) continue;
+        target = it->second;
+        uint64_t bit = uint64_t{1} << (m_->nodes[target].bit & 63);
+        if (node.all_mask) {
+          if (seen & bit) continue;  // a later duplicate: the first one counts
+          seen |= bit;
+        }
+      } else {
+        // A dotted key names the same path as its split form, unless the
+        // plain key it starts with came before it (first occurrence counts).
+        auto it = node.children.find(key.substr(0, dot));
+        if (it == node.children.end()) continue;
+        if (node.all_mask && (seen & (uint64_t{1} << (m_->nodes[it->second].bit & 63)))) continue;
+        target = it->second;
+        std::string_view rest = key.substr(dot + 1);
+        bool found = true;
+        while (found) {
+          size_t d = rest.find('.');
+          const auto& ch = m_->nodes[target].children;
+          auto jt = ch.find(rest.substr(0, d));
+          if (jt == ch.end()) {
+            found = false;
+            break;
+          }
+          target = jt->second;
+          if (d == std::string_view::npos) break;
+          rest = rest.substr(d + 1);
+        }
+        if (!found) continue;
+      }
+      od::value v = field.value();
+      if (!VisitValue(v, target, ctx)) return false;
+      // Every key the rules name here has been read: skip the rest.
+      if (node.all_mask && seen == node.all_mask) break;
+    }
+    return true;
+  }
+
+  bool VisitValue(od::value& v, uint32_t node_id, uint32_t ctx) {
+    const TrieNode& node = m_->nodes[node_id];
+    od::json_type t;
+    if (auto e = v.type().get(t)) return Fail(e);
+    switch (t) {
+      case od::json_type::object: {
+        if (node.children.empty()) return true;
+        od::object o;
+        if (auto e = v.get_object().get(o)) return Fail(e);
+        ++depth_;
+        bool ok = VisitObject(o, node_id, ctx);
+        --depth_;
+        return ok;
+      }
+      case od::json_type::array: {
+        od::array a;
+        if (auto e = v.get_array().get(a)) return Fail(e);
+        if (++depth_ > limits_.max_depth) return Fail(simdjson::DEPTH_ERROR);
+        uint32_t array_id = ++arrays_;
+        for (auto er : a) {
+          od::value elem;
+          if (auto e = std::move(er).get(elem)) return Fail(e);
+          uint32_t ectx = ctx;
+          if (m_->track_contexts) {
+            ectx = static_cast<uint32_t>(ctx_.size());
+            ctx_.push_back({ctx, array_id, ctx_[ctx].depth + 1});
+          }
+          if (!VisitValue(elem, node_id, ectx)) return false;
+        }
+        --depth_;
+        return true;
+      }
+      case od::json_type::string: {
+        if (node.leaf == kNone) return true;
+        std::string_view s;
+        if (auto e = v.get_string().get(s)) return Fail(e);
+        MatchScalar(m_->leaves[node.leaf], ScalarType::kString, s, ctx);
+        return true;
+      }
+      case od::json_type::number: {
+        if (node.leaf == kNone) return true;
+        std::string_view raw = v.raw_json_token();
+        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
+                                raw.back() == '\r'))
+          raw.remove_suffix(1);
+        const LeafIndex& leaf = m_->leaves[node.leaf];
+        if (!ParseJsonNumber(raw, &num_store_, &num_)) return Fail(simdjson::NUMBER_ERROR);
+        MatchScalar(leaf, ScalarType::kNumber, raw, ctx);
+        return true;
+      }
+      case od::json_type::boolean: {
+        bool b;
+        if (auto e = v.get_bool().get(b)) return Fail(e);
+        if (node.leaf == kNone) return true;
+        MatchScalar(m_->leaves[node.leaf], b ? ScalarType::kTrue : ScalarType::kFalse,
+                    b ? "true" : "false", ctx);
+        return true;
+      }
+      case od::json_type::null: {
+        bool is_null;
+        if (auto e = v.is_null().get(is_null)) return Fail(e);
+        if (!is_null) return Fail(simdjson::N_ATOM_ERROR);
+        if (node.leaf == kNone) return true;
+        MatchScalar(m_->leaves[node.leaf], ScalarType::kNull, "null", ctx);
+        return true;
+      }
+    }
+    return true;
+  }
+
+  void MatchScalar(const LeafIndex& leaf, ScalarType type, std::string_view text, uint32_t ctx) {
+    auto fire = [this, ctx](uint32_t p) { Fire(p, ctx); };
+    if (!leaf.text.empty()) leaf.text.Match(text, &re_hits_, fire);
+    ScalarValue sv{type, text, nullptr, {}};
+    if (type == ScalarType::kString) {
+      if (!leaf.str.empty()) leaf.str.Match(text, &re_hits_, fire);
+      if (leaf.needs_fold) {
+        FoldCase(text, &fold_);
+        sv.folded = fold_;
+        if (!leaf.folded.empty()) leaf.folded.Match(fold_, &re_hits_, fire);
+      }
+    } else if (type == ScalarType::kNumber) {
+      sv.num = &num_;
+      if (leaf.needs_number) {
+        if (!leaf.num_eq.empty()) {
+          CanonicalDecimal(num_, &canon_);
+          auto it = leaf.num_eq.find(canon_);
+          if (it != leaf.num_eq.end()) fire(it->second);
+        }
+        const NumberRangeIndex& r = leaf.ranges;
+        if (!r.slots.ids.empty()) {
+          size_t i = std::lower_bound(r.bounds.begin(), r.bounds.end(), num_,
+                                      [](const DecimalView& a, const DecimalView& b) {
+                                        return CompareDecimal(a, b) < 0;
+                                      }) -
+                     r.bounds.begin();
+          size_t slot = (i < r.bounds.size() && CompareDecimal(r.bounds[i], num_) == 0)
+                            ? 2 * i + 1
+                            : 2 * i;
+          for (const uint32_t* p = r.slots.begin(slot); p != r.slots.end(slot); ++p) fire(*p);
+        }
+      }
+    } else if (type == ScalarType::kTrue) {
+      if (leaf.lit_true != kNone) fire(leaf.lit_true);
+    } else if (type == ScalarType::kFalse) {
+      if (leaf.lit_false != kNone) fire(leaf.lit_false);
+    } else if (leaf.lit_null != kNone) {
+      fire(leaf.lit_null);
+    }
+    if (leaf.exists != kNone) fire(leaf.exists);
+    for (const DirectPred& d : leaf.direct)
+      if (d.pred->Eval(sv)) fire(d.id);
+  }
+
+  void Fire(uint32_t p, uint32_t ctx) {
+    bool first = pred_epoch_[p] != epoch_;
+    if (first) {
+      pred_epoch_[p] = epoch_;
+      pred_head_[p] = kNone;
+    }
+    if (m_->track_contexts && m_->pred_track[p]) {
+      hits_.push_back({ctx, pred_head_[p]});
+      pred_head_[p] = static_cast<uint32_t>(hits_.size() - 1);
+    }
+    if (!first) return;
+    for (const uint32_t* c = m_->pred_clauses.begin(p); c != m_->pred_clauses.end(p); ++c) {
+      if (clause_epoch_[*c] == epoch_) continue;
+      clause_epoch_[*c] = epoch_;
+      if (m_->clause_negated[*c]) continue;
+      for (const uint32_t* j = m_->clause_conjs.begin(*c); j != m_->clause_conjs.end(*c); ++j) {
+        if (conj_epoch_[*j] != epoch_) {
+          conj_epoch_[*j] = epoch_;
+          conj_count_[*j] = 0;
+        }
+        if (++conj_count_[*j] == m_->conjs[*j].needed) candidates_.push_back(*j);
+      }
+    }
+  }
+
+  bool ConjHolds(uint32_t j) {
+    for (const uint32_t* c = m_->conj_negated.begin(j); c != m_->conj_negated.end(j); ++c)
+      if (clause_epoch_[*c] == epoch_) return false;
+    if (m_->conjs[j].consistent) return Consistent(j);
+    return true;
+  }
+
+  // Whether two array-element contexts can come from one event object: they
+  // must not sit in different elements of the same array.
+  bool Compatible(uint32_t a, uint32_t b) const {
+    if (a == b) return true;
+    while (ctx_[a].depth > ctx_[b].depth) a = ctx_[a].parent;
+    while (ctx_[b].depth > ctx_[a].depth) b = ctx_[b].parent;
+    if (a == b) return true;  // one lies inside the other's element
+    while (ctx_[a].parent != ctx_[b].parent) {
+      a = ctx_[a].parent;
+      b = ctx_[b].parent;
+    }
+    return ctx_[a].array != ctx_[b].array;
+  }
+
+  // Backtracking over the clauses of conjunction j: pick one hit per clause,
+  // pairwise compatible. Hits per clause are few in practice.
+  bool Consistent(uint32_t j) {
+    choice_lists_.clear();
+    choice_offsets_.assign(1, 0);
+    for (const uint32_t* c = m_->conj_clauses.begin(j); c != m_->conj_clauses.end(j); ++c) {
+      for (const uint32_t* p = m_->clause_preds.begin(*c); p != m_->clause_preds.end(*c); ++p) {
+        if (pred_epoch_[*p] != epoch_) continue;
+        for (uint32_t h = pred_head_[*p]; h != kNone; h = hits_[h].next)
+          choice_lists_.push_back(hits_[h].ctx);
+      }
+      choice_offsets_.push_back(static_cast<uint32_t>(choice_lists_.size()));
+    }
+    chosen_.clear();
+    size_t budget = 1 << 16;
+    return Search(0, &budget);
+  }
+
+  bool Search(size_t k, size_t* budget) {
+    if (k + 1 == choice_offsets_.size()) return true;
+    for (uint32_t i = choice_offsets_[k]; i < choice_offsets_[k + 1]; ++i) {
+      if ((*budget)-- == 0) return true;  // pathological: accept rather than stall
+      uint32_t c = choice_lists_[i];
+      bool ok = true;
+      for (uint32_t prev : chosen_)
+        if (!Compatible(prev, c)) {
+          ok = false;
+          break;
+        }
+      if (!ok) continue;
+      chosen_.push_back(c);
+      if (Search(k + 1, budget)) return true;
+      chosen_.pop_back();
+    }
+    return false;
+  }
+
+  void Collect(std::vector<uint32_t>* out) {
+    auto take = [&](uint32_t j) {
+      uint32_t r = m_->conjs[j].rule;
+      if (rule_epoch_[r] == epoch_) return;
+      if (!ConjHolds(j)) return;
+      rule_epoch_[r] = epoch_;
+      out->push_back(r);
+    };
+    for (uint32_t j : candidates_) take(j);
+    for (uint32_t j : m_->always) take(j);
+    std::sort(out->begin(), out->end());
+  }
+
+  EventLimits limits_;
+  std::shared_ptr<const RuleSet> rules_;
+  const RuleSetImpl* m_ = nullptr;
+  od::parser od_parser_;
+  simdjson::dom::parser dom_parser_;
+  bool dom_ready_ = false;
+  simdjson::error_code error_ = simdjson::SUCCESS;
+  size_t depth_ = 0;
+
+  uint32_t epoch_ = 0;
+  std::vector<uint32_t> pred_epoch_, pred_head_, clause_epoch_, conj_epoch_, conj_count_,
+      rule_epoch_;
+  std::vector<uint32_t> candidates_;
+  std::vector<Hit> hits_;
+  std::vector<Ctx> ctx_;
+  uint32_t arrays_ = 0;
+  std::vector<uint32_t> choice_lists_, choice_offsets_, chosen_;
+  std::vector<int> re_hits_;
+  std::string fold_, num_store_, canon_;
+  DecimalView num_;
+};
+
+Matcher::Matcher(std::shared_ptr<const RuleSet> rules, const EventLimits& limits)
+    : impl_(std::make_unique<MatcherImpl>(std::move(rules), limits)) {}
+Matcher::~Matcher() = default;
+
+absl::Status Matcher::MatchPadded(std::string_view event, std::vector<uint32_t>* matches) {
+  return impl_->Match(event, matches);
+}
+
+absl::Status Matcher::Match(std::string_view event, std::vector<uint32_t>* matches) {
+  thread_local std::string buf;
+  buf.assign(event);
+  buf.append(kPadding, ' ');
+  return impl_->Match(std::string_view(buf.data(), event.size()), matches);
+}
+
+absl::Status Matcher::ValidatePadded(std::string_view event) { return impl_->Validate(event); }
+const RuleSet& Matcher::rules() const { return impl_->rules(); }
+void Matcher::Reset(std::shared_ptr<const RuleSet> rules) { impl_->Bind(std::move(rules)); }
+
+}  // namespace weir

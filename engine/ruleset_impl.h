@@ -1,0 +1,155 @@
+// The compiled rule set's internals, shared by the compiler and the matcher.
+//
+// Layout: a trie of the path segments rules name; a node a rule tests holds a
+// LeafIndex with one index per predicate family. Predicates, clauses and
+// conjunctions are interned and linked by CSR posting lists; matching counts
+// satisfied clauses per conjunction (the event-ruler/quamina idea), so no
+// per-event work depends on rules that the event does not touch.
+#ifndef WEIR_ENGINE_RULESET_IMPL_H_
+#define WEIR_ENGINE_RULESET_IMPL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "engine/decimal.h"
+#include "engine/scalar.h"
+#include "re2/set.h"
+#include "weir/engine.h"
+
+namespace weir {
+
+constexpr uint32_t kNone = 0xFFFFFFFFu;
+
+// String-keyed maps looked up by std::string_view without a copy (this
+// Abseil's own string_view is a distinct type).
+struct SvHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return absl::Hash<std::string_view>{}(s); }
+};
+struct SvEq {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+};
+template <typename V>
+using StrMap = absl::flat_hash_map<std::string, V, SvHash, SvEq>;
+
+// Compressed posting lists: ids of list i are ids[offsets[i] .. offsets[i+1]).
+struct Postings {
+  std::vector<uint32_t> offsets{0};
+  std::vector<uint32_t> ids;
+  size_t size() const { return offsets.size() - 1; }
+  const uint32_t* begin(uint32_t i) const { return ids.data() + offsets[i]; }
+  const uint32_t* end(uint32_t i) const { return ids.data() + offsets[i + 1]; }
+  void Add(const std::vector<uint32_t>& list) {
+    ids.insert(ids.end(), list.begin(), list.end());
+    offsets.push_back(static_cast<uint32_t>(ids.size()));
+  }
+};
+
+// Globs over one family of values at one path.
+struct GlobIndex {
+  StrMap<uint32_t> exact;
+  StrMap<uint32_t> prefix;  // "lit*"
+  std::vector<uint32_t> prefix_lens;                   // distinct, ascending
+  StrMap<uint32_t> suffix;  // "*lit"
+  std::vector<uint32_t> suffix_lens;
+  std::vector<uint32_t> any;                           // "*"
+  std::unique_ptr<RE2::Set> set;                       // everything else
+  std::vector<uint32_t> set_preds;
+  std::vector<std::string> set_globs;                  // for DebugString
+
+  bool empty() const {
+    return exact.empty() && prefix.empty() && suffix.empty() && any.empty() && set_preds.empty();
+  }
+  template <typename Fire>
+  void Match(std::string_view s, std::vector<int>* re_hits, Fire&& fire) const {
+    if (!exact.empty()) {
+      auto it = exact.find(s);
+      if (it != exact.end()) fire(it->second);
+    }
+    for (uint32_t len : prefix_lens) {
+      if (len > s.size()) break;
+      auto it = prefix.find(s.substr(0, len));
+      if (it != prefix.end()) fire(it->second);
+    }
+    for (uint32_t len : suffix_lens) {
+      if (len > s.size()) break;
+      auto it = suffix.find(s.substr(s.size() - len));
+      if (it != suffix.end()) fire(it->second);
+    }
+    for (uint32_t p : any) fire(p);
+    if (set && set->Match(s, re_hits)) {
+      for (int i : *re_hits) fire(set_preds[i]);
+    }
+  }
+};
+
+struct NumberRangeIndex {
+  // Elementary intervals over the sorted distinct bounds: slot 2i+1 is bound
+  // i itself, slot 2i the open gap below it; slot 2k is above the last one.
+  std::vector<std::string> bound_text;
+  std::vector<DecimalView> bounds;
+  Postings slots;
+  bool empty() const { return bounds.empty() && slots.ids.empty(); }
+};
+
+struct DirectPred {
+  uint32_t id;
+  std::unique_ptr<ScalarPredicate> pred;
+};
+
+struct LeafIndex {
+  GlobIndex text;    // kTextGlob: any scalar's text
+  GlobIndex str;     // kStringGlob
+  GlobIndex folded;  // kFoldedGlob
+  StrMap<uint32_t> num_eq;  // canonical decimal
+  NumberRangeIndex ranges;
+  uint32_t lit_true = kNone, lit_false = kNone, lit_null = kNone;
+  uint32_t exists = kNone;
+  std::vector<DirectPred> direct;  // kCidr, kAnythingBut
+  bool needs_number = false;       // some predicate compares numeric value
+  bool needs_fold = false;
+};
+
+struct TrieNode {
+  StrMap<uint32_t> children;
+  uint32_t leaf = kNone;
+  uint32_t bit = kNone;    // index among the parent's children, for the seen mask
+  uint64_t all_mask = 0;   // every child's bit; 0 when > 64 children
+  std::string path;        // dotted, for DebugString
+};
+
+struct CompiledConj {
+  uint32_t rule;
+  uint32_t needed;          // positive clauses
+  bool consistent;          // array consistency must be checked
+};
+
+class RuleSetImpl {
+ public:
+  std::vector<RuleDef> rules;
+  std::vector<TrieNode> nodes;  // nodes[0] is the root
+  std::vector<LeafIndex> leaves;
+
+  uint32_t num_preds = 0;
+  std::vector<uint8_t> pred_track;  // record hits (for array consistency)
+  Postings pred_clauses;            // pred -> clauses
+  std::vector<uint8_t> clause_negated;
+  Postings clause_preds;            // clause -> preds
+  Postings clause_conjs;            // clause -> conjs
+  std::vector<CompiledConj> conjs;
+  Postings conj_clauses;            // conj -> positive clauses
+  Postings conj_negated;            // conj -> negated clauses
+  std::vector<uint32_t> always;     // conjs with no positive clause
+  bool track_contexts = false;
+  size_t enabled = 0;
+  std::vector<std::string> pred_debug;  // description per pred
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_RULESET_IMPL_H_

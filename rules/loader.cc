@@ -1,0 +1,501 @@
+// Reads rule files (YAML or JSON) with yaml-cpp, checks their structure and
+// hands each rule's condition to its dialect front end. yaml-cpp exceptions
+// are caught here and become diagnostics; none leave this file.
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "rules/frontend.h"
+
+namespace weir {
+
+std::string Diagnostic::ToString() const {
+  std::string s = where.file;
+  if (where.line > 0) absl::StrAppend(&s, ":", where.line, ":", where.column);
+  s += ": ";
+  if (!rule_id.empty()) absl::StrAppend(&s, "rule '", rule_id, "': ");
+  s += message;
+  return s;
+}
+
+const ConfigValue* ConfigValue::Find(std::string_view key) const {
+  for (const auto& [k, v] : map)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+SourceLocation DiagSink::Where(const YAML::Node& at) const {
+  YAML::Mark m = at.Mark();
+  return {file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
+}
+namespace {
+Diagnostic MakeDiag(SourceLocation where, std::string rule_id, std::string message) {
+  Diagnostic d;
+  d.where = std::move(where);
+  d.rule_id = std::move(rule_id);
+  d.message = std::move(message);
+  return d;
+}
+}  // namespace
+
+void DiagSink::Error(const YAML::Node& at, std::string message) {
+  out_->push_back(MakeDiag(Where(at), rule_id_, std::move(message)));
+}
+void DiagSink::Error(const YAML::Mark& m, std::string message) {
+  SourceLocation where;
+  where.file = file_;
+  where.line = m.line >= 0 ? m.line + 1 : 0;
+  where.column = m.column >= 0 ? m.column + 1 : 0;
+  out_->push_back(MakeDiag(std::move(where), rule_id_, std::move(message)));
+}
+
+ScalarKind KindOf(const YAML::Node& n) {
+  if (n.IsNull()) return ScalarKind::kNull;
+  if (n.Tag() == "!") return ScalarKind::kString;  // quoted
+  const std::string& s = n.Scalar();
+  if (s == "true" || s == "True" || s == "TRUE") return ScalarKind::kTrue;
+  if (s == "false" || s == "False" || s == "FALSE") return ScalarKind::kFalse;
+  if (s == "null" || s == "Null" || s == "NULL" || s == "~") return ScalarKind::kNull;
+  static const std::regex number(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (std::regex_match(s, number)) return ScalarKind::kNumber;
+  return ScalarKind::kString;
+}
+
+bool ValidPath(const std::string& path) {
+  if (path.empty() || path.front() == '.' || path.back() == '.') return false;
+  return path.find("..") == std::string::npos;
+}
+
+namespace {
+
+const std::regex& IdPattern() {
+  static const std::regex re("[A-Za-z0-9_.:-]+");
+  return re;
+}
+
+std::string Join(const std::set<std::string>& s) { return absl::StrJoin(s, ", "); }
+
+// Checks that `node` is a map whose keys are all in `allowed`, with no
+// duplicates; reports each offender.
+bool CheckKeys(const YAML::Node& node, const std::set<std::string>& allowed, const char* what,
+               DiagSink& diags) {
+  bool ok = true;
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!allowed.count(k)) {
+      diags.Error(kv.first, absl::StrCat("unknown key '", k, "' in ", what, " (expected one of: ",
+                                         Join(allowed), ")"));
+      ok = false;
+    } else if (!seen.insert(k).second) {
+      diags.Error(kv.first, absl::StrCat("key '", k, "' appears twice in ", what));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+class Loader {
+ public:
+  explicit Loader(const LoadOptions& o) : opts_(o) {
+    if (!opts_.env) {
+      opts_.env = [](const std::string& name) -> std::optional<std::string> {
+        const char* v = std::getenv(name.c_str());
+        if (!v) return std::nullopt;
+        return std::string(v);
+      };
+    }
+  }
+
+  void LoadText(const std::string& file, const std::string& text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      DiagSink d(&result_.diagnostics, file, "");
+      std::string msg = e.msg;
+      if (msg.find("alias") != std::string::npos || msg.find("anchor") != std::string::npos)
+        msg += " (a value starting with * or & must be quoted, e.g. \"*.pdf\")";
+      d.Error(e.mark, absl::StrCat("not valid YAML/JSON: ", msg));
+      return;
+    }
+    DiagSink top(&result_.diagnostics, file, "");
+    if (root.IsNull()) {
+      top.Error(YAML::Mark::null_mark(), "the rule file is empty");
+      return;
+    }
+    if (!root.IsMap()) {
+      top.Error(root, "a rule file must be a map with a 'rules:' list");
+      return;
+    }
+    CheckKeys(root, {"version", "rules", "actions", "uri_fields"}, "the rule file", top);
+    if (auto v = root["version"]; v && !(v.IsScalar() && v.Scalar() == "1"))
+      top.Error(v, "unsupported rule file version (this weir reads version 1)");
+    UriFields fields;
+    if (auto u = root["uri_fields"]) ReadUriFields(u, top, &fields);
+    // Actions first, so rules can name actions defined further down the file.
+    if (auto a = root["actions"]) {
+      if (!a.IsMap()) {
+        top.Error(a, "'actions' must be a map from action name to settings");
+      } else {
+        for (const auto& kv : a) {
+          std::string name = kv.first.Scalar();
+          if (!std::regex_match(name, IdPattern())) {
+            top.Error(kv.first, absl::StrCat("bad action name '", name, "'"));
+            continue;
+          }
+          if (actions_.count(name)) {
+            top.Error(kv.first, absl::StrCat("action '", name, "' is defined twice"));
+            continue;
+          }
+          ActionDef def;
+          if (ReadAction(kv.second, name, top, &def)) {
+            actions_.insert(name);
+            result_.ruleset.actions.emplace(name, std::move(def));
+          }
+        }
+      }
+    }
+    auto rules = root["rules"];
+    if (!rules) {
+      top.Error(root, "the rule file has no 'rules:' list");
+      return;
+    }
+    if (!rules.IsSequence()) {
+      top.Error(rules, "'rules' must be a list");
+      return;
+    }
+    for (const auto& r : rules) ReadRule(file, r, fields);
+  }
+
+  LoadResult Finish() {
+    // Names of actions are checked once every file is read.
+    for (auto& [rule_index, name, where, rule_id] : pending_refs_) {
+      if (!result_.ruleset.actions.count(name) && name != "stdout") {
+        result_.diagnostics.push_back(
+            MakeDiag(where, rule_id, absl::StrCat("unknown action '", name, "'")));
+      }
+    }
+    for (auto& rule : result_.ruleset.rules)
+      for (auto& a : rule.actions)
+        if (a == "stdout" && !result_.ruleset.actions.count("stdout")) {
+          ActionDef def;
+          def.name = "stdout";
+          def.type = "stdout";
+          result_.ruleset.actions.emplace("stdout", std::move(def));
+        }
+    return std::move(result_);
+  }
+
+  void AddFileError(const std::string& file, const std::string& msg) {
+    SourceLocation where;
+    where.file = file;
+    result_.diagnostics.push_back(MakeDiag(std::move(where), "", msg));
+  }
+
+ private:
+  void ReadUriFields(const YAML::Node& u, DiagSink& d, UriFields* f) {
+    if (!u.IsMap()) {
+      d.Error(u, "'uri_fields' must be a map");
+      return;
+    }
+    if (!CheckKeys(u, {"events", "source", "id", "operation", "uri"}, "uri_fields", d)) return;
+    for (const auto& kv : u) {
+      if (!kv.second.IsScalar() || !ValidPath(kv.second.Scalar())) {
+        d.Error(kv.second, "a uri_fields value must be a property path");
+        continue;
+      }
+      const std::string& k = kv.first.Scalar();
+      std::string* slot = k == "events"   ? &f->events
+                          : k == "source" ? &f->source
+                          : k == "id"     ? &f->id
+                          : k == "operation" ? &f->operation
+                                             : &f->uri;
+      *slot = kv.second.Scalar();
+    }
+  }
+
+  void ReadRule(const std::string& file, const YAML::Node& r, const UriFields& fields) {
+    DiagSink anon(&result_.diagnostics, file, "");
+    if (!r.IsMap()) {
+      anon.Error(r, "each rule must be a map with 'id' and a condition");
+      return;
+    }
+    if (result_.ruleset.rules.size() >= opts_.max_rules) {
+      if (!rule_limit_reported_) anon.Error(r, absl::StrCat("more than ", opts_.max_rules, " rules"));
+      rule_limit_reported_ = true;
+      return;
+    }
+    RuleDef rule;
+    auto id = r["id"];
+    if (!id) {
+      anon.Error(r, "rule has no 'id'");
+    } else if (!id.IsScalar() || !std::regex_match(id.Scalar(), IdPattern())) {
+      anon.Error(id, absl::StrCat("bad rule id '", id.IsScalar() ? id.Scalar() : "",
+                                  "': use letters, digits and _ . : -"));
+    } else {
+      rule.id = id.Scalar();
+    }
+    DiagSink d(&result_.diagnostics, file, rule.id);
+    rule.where = d.Where(r);
+    CheckKeys(r, {"id", "description", "enabled", "filter", "events", "pattern", "actions"},
+              "a rule", d);
+    if (!rule.id.empty()) {
+      auto [it, inserted] = ids_.emplace(rule.id, rule.where);
+      if (!inserted) {
+        d.Error(id, absl::StrCat("duplicate rule id (first defined at ", it->second.file, ":",
+                                 it->second.line, ":", it->second.column, ")"));
+      }
+    }
+    if (auto v = r["description"]) {
+      if (!v.IsScalar()) d.Error(v, "'description' must be a string");
+      else rule.description = v.Scalar();
+    }
+    if (auto v = r["enabled"]) {
+      ScalarKind k = v.IsScalar() ? KindOf(v) : ScalarKind::kString;
+      if (k == ScalarKind::kTrue) rule.enabled = true;
+      else if (k == ScalarKind::kFalse) rule.enabled = false;
+      else d.Error(v, "'enabled' must be true or false");
+    }
+    int dialects = 0;
+    for (const char* dialect : {"filter", "events", "pattern"}) {
+      auto c = r[dialect];
+      if (!c) continue;
+      if (++dialects > 1) {
+        d.Error(c, "a rule has exactly one of 'filter', 'events', 'pattern'");
+        continue;
+      }
+      rule.dialect = dialect;
+      std::string name = dialect;
+      if (name == "filter") LowerFilter(c, d, opts_, &rule.condition);
+      else if (name == "pattern") LowerPattern(c, d, opts_, &rule.condition);
+      else LowerEvents(c, d, fields, &rule.condition);
+      if (rule.condition.any_of.size() > opts_.max_conjunctions_per_rule) {
+        d.Error(c, absl::StrCat("the condition expands to ", rule.condition.any_of.size(),
+                                " alternatives; the limit is ", opts_.max_conjunctions_per_rule));
+      }
+    }
+    if (dialects == 0) d.Error(r, "rule has no condition: give one of 'filter', 'events', 'pattern'");
+    if (auto a = r["actions"]) ReadRuleActions(a, d, &rule);
+    result_.ruleset.rules.push_back(std::move(rule));
+  }
+
+  void ReadRuleActions(const YAML::Node& a, DiagSink& d, RuleDef* rule) {
+    if (!a.IsSequence()) {
+      d.Error(a, "'actions' must be a list of action names or inline actions");
+      return;
+    }
+    int n = 0;
+    for (const auto& e : a) {
+      ++n;
+      if (e.IsScalar()) {
+        pending_refs_.push_back({result_.ruleset.rules.size(), e.Scalar(), d.Where(e), rule->id});
+        rule->actions.push_back(e.Scalar());
+      } else if (e.IsMap()) {
+        std::string name = absl::StrCat(rule->id, "#", n);
+        ActionDef def;
+        if (ReadAction(e, name, d, &def)) {
+          rule->actions.push_back(name);
+          result_.ruleset.actions.emplace(name, std::move(def));
+        }
+      } else {
+        d.Error(e, "an action is a name or a map such as {webhook: {url: ...}}");
+      }
+    }
+  }
+
+  // Expands ${NAME} and ${NAME:-default}. Values are never echoed in
+  // diagnostics: they may be secrets.
+  bool Expand(const YAML::Node& at, const std::string& in, DiagSink& d, std::string* out) {
+    out->clear();
+    bool ok = true;
+    for (size_t i = 0; i < in.size();) {
+      if (in[i] == '$' && i + 1 < in.size() && in[i + 1] == '{') {
+        size_t close = in.find('}', i + 2);
+        if (close == std::string::npos) {
+          d.Error(at, "unterminated ${ in action setting");
+          return false;
+        }
+        std::string body = in.substr(i + 2, close - i - 2);
+        std::string name = body, def;
+        bool has_def = false;
+        if (size_t p = body.find(":-"); p != std::string::npos) {
+          name = body.substr(0, p);
+          def = body.substr(p + 2);
+          has_def = true;
+        }
+        static const std::regex var("[A-Za-z_][A-Za-z0-9_]*");
+        if (!std::regex_match(name, var)) {
+          d.Error(at, absl::StrCat("bad variable name '", name, "' in ${...}"));
+          ok = false;
+        } else if (auto v = opts_.env(name)) {
+          *out += *v;
+        } else if (has_def) {
+          *out += def;
+        } else {
+          d.Error(at, absl::StrCat("environment variable ", name,
+                                   " is not set (give a default with ${", name, ":-value})"));
+          ok = false;
+        }
+        i = close + 1;
+      } else {
+        out->push_back(in[i++]);
+      }
+    }
+    return ok;
+  }
+
+  bool ReadConfig(const YAML::Node& n, DiagSink& d, ConfigValue* out) {
+    out->where = d.Where(n);
+    if (n.IsNull()) {
+      out->kind = ConfigValue::Kind::kNull;
+      return true;
+    }
+    if (n.IsScalar()) {
+      out->kind = ConfigValue::Kind::kScalar;
+      return Expand(n, n.Scalar(), d, &out->scalar);
+    }
+    bool ok = true;
+    if (n.IsSequence()) {
+      out->kind = ConfigValue::Kind::kList;
+      for (const auto& e : n) {
+        out->list.emplace_back();
+        ok &= ReadConfig(e, d, &out->list.back());
+      }
+      return ok;
+    }
+    out->kind = ConfigValue::Kind::kMap;
+    for (const auto& kv : n) {
+      out->map.emplace_back(kv.first.Scalar(), ConfigValue{});
+      ok &= ReadConfig(kv.second, d, &out->map.back().second);
+    }
+    return ok;
+  }
+
+  bool ReadAction(const YAML::Node& n, const std::string& name, DiagSink& d, ActionDef* def) {
+    static const std::map<std::string, std::set<std::string>> kKeys = {
+        {"stdout", {}},
+        {"file", {"path"}},
+        {"exec", {"command", "timeout"}},
+        {"webhook",
+         {"url", "secret", "signature", "body", "headers", "timeout", "retry", "rate", "tls",
+          "config"}},
+    };
+    if (!n.IsMap() || n.size() != 1) {
+      d.Error(n, absl::StrCat("action '", name,
+                              "' must be a map with one executor: stdout, file, exec or webhook"));
+      return false;
+    }
+    auto kv = *n.begin();
+    std::string type = kv.first.Scalar();
+    auto it = kKeys.find(type);
+    if (it == kKeys.end()) {
+      d.Error(kv.first, absl::StrCat("unknown executor '", type,
+                                     "' (expected stdout, file, exec or webhook)"));
+      return false;
+    }
+    def->name = name;
+    def->type = type;
+    def->where = d.Where(n);
+    const YAML::Node& s = kv.second;
+    size_t before = d.count();
+    if (!s.IsNull() && !s.IsMap()) {
+      d.Error(s, absl::StrCat("the settings of '", type, "' must be a map"));
+      return false;
+    }
+    if (s.IsMap()) CheckKeys(s, it->second, absl::StrCat("'", type, "' settings").c_str(), d);
+    ReadConfig(s, d, &def->settings);
+    auto require = [&](const char* key) {
+      if (!s.IsMap() || !s[key]) d.Error(n, absl::StrCat("'", type, "' needs '", key, "'"));
+    };
+    if (type == "file") require("path");
+    if (type == "exec") require("command");
+    if (type == "webhook") {
+      require("url");
+      CheckWebhook(s, d);
+    }
+    return d.count() == before;
+  }
+
+  void CheckWebhook(const YAML::Node& s, DiagSink& d) {
+    if (!s.IsMap()) return;
+    if (auto v = s["signature"]) {
+      static const std::set<std::string> kinds = {"standard", "github", "uipath", "arcgis",
+                                                  "secret-header", "none"};
+      if (!v.IsScalar() || !kinds.count(v.Scalar()))
+        d.Error(v, absl::StrCat("unknown signature scheme (expected one of: ", Join(kinds), ")"));
+    }
+    if (auto v = s["body"]; v && !(v.IsScalar() && (v.Scalar() == "event" || v.Scalar() == "envelope")))
+      d.Error(v, "'body' must be event or envelope");
+    if (auto v = s["retry"]) {
+      if (v.IsMap()) CheckKeys(v, {"attempts", "backoff", "max_backoff"}, "retry", d);
+      else d.Error(v, "'retry' must be a map");
+    }
+    if (auto v = s["tls"]) {
+      if (v.IsMap()) CheckKeys(v, {"ca_file"}, "tls", d);
+      else d.Error(v, "'tls' must be a map");
+    }
+    if (auto v = s["headers"]; v && !v.IsMap()) d.Error(v, "'headers' must be a map");
+    if (auto v = s["config"]) {
+      if (!v.IsMap()) {
+        d.Error(v, "'config' must be a map");
+      } else if (CheckKeys(v, {"deactivationPolicy"}, "config", d)) {
+        if (auto p = v["deactivationPolicy"]) {
+          if (p.IsMap()) {
+            CheckKeys(p, {"numberOfFailures", "daysInPast"}, "deactivationPolicy", d);
+            for (const char* k : {"numberOfFailures", "daysInPast"}) {
+              auto x = p[k];
+              if (x && !(x.IsScalar() && KindOf(x) == ScalarKind::kNumber))
+                d.Error(x, absl::StrCat("'", k, "' must be a number"));
+            }
+          } else {
+            d.Error(p, "'deactivationPolicy' must be a map");
+          }
+        }
+      }
+    }
+  }
+
+  LoadOptions opts_;
+  LoadResult result_;
+  std::set<std::string> actions_;
+  absl::flat_hash_map<std::string, SourceLocation> ids_;
+  struct PendingRef {
+    size_t rule_index;
+    std::string name;
+    SourceLocation where;
+    std::string rule_id;
+  };
+  std::vector<PendingRef> pending_refs_;
+  bool rule_limit_reported_ = false;
+};
+
+}  // namespace
+
+LoadResult ParseRules(const std::vector<RuleText>& files, const LoadOptions& options) {
+  Loader loader(options);
+  for (const RuleText& f : files) loader.LoadText(f.name, f.text);
+  return loader.Finish();
+}
+
+LoadResult LoadRuleFiles(const std::vector<std::string>& paths, const LoadOptions& options) {
+  Loader loader(options);
+  for (const std::string& p : paths) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+      loader.AddFileError(p, "cannot open rule file");
+      continue;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    loader.LoadText(p, ss.str());
+  }
+  return loader.Finish();
+}
+
+}  // namespace weir
