@@ -80,12 +80,6 @@ class Compiler {
     for (auto& l : clause_preds_) impl_->clause_preds.Add(l);
     for (auto& l : clause_conjs_) impl_->clause_conjs.Add(l);
     impl_->clause_negated = std::move(clause_negated_);
-    for (auto& node : impl_->nodes) {
-      node.all_mask = 0;
-      if (node.children.size() <= 64) {
-        for (auto& [k, child] : node.children) node.all_mask |= uint64_t{1} << impl_->nodes[child].bit;
-      }
-    }
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];
       for (GlobIndex* g : {&leaf.text, &leaf.str, &leaf.folded}) {
@@ -108,10 +102,8 @@ class Compiler {
         continue;
       }
       uint32_t id = static_cast<uint32_t>(impl_->nodes.size());
-      uint32_t bit = static_cast<uint32_t>(children.size());
       children.emplace(std::string(seg), id);
       TrieNode n;
-      n.bit = bit;
       n.path = cur == 0 ? std::string(seg) : absl::StrCat(impl_->nodes[cur].path, ".", seg);
       impl_->nodes.push_back(std::move(n));
       cur = id;

@@ -30,10 +30,22 @@ class MatcherImpl {
     conj_epoch_.assign(m_->conjs.size(), 0);
     conj_count_.assign(m_->conjs.size(), 0);
     rule_epoch_.assign(m_->rules.size(), 0);
+    seen_.assign(m_->nodes.size(), 0);
     epoch_ = 0;
+    visit_ = 0;
   }
 
   absl::Status Match(std::string_view event, std::vector<uint32_t>* out) {
+    absl::Status st = MatchOnce(event, out);
+    if (st.ok()) return st;
+    out->clear();
+    // A bad event: On-Demand stops where it noticed; the full parser names
+    // the first real problem, so messages do not depend on the rules.
+    absl::Status full = Validate(event);
+    return full.ok() ? st : full;
+  }
+
+  absl::Status MatchOnce(std::string_view event, std::vector<uint32_t>* out) {
     out->clear();
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     NextEpoch();
@@ -66,12 +78,13 @@ class MatcherImpl {
   absl::Status Validate(std::string_view event) {
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     if (!dom_ready_) {
-      auto e = dom_parser_.allocate(std::max<size_t>(event.size(), 4096), limits_.max_depth);
+      // simdjson rejects nesting equal to its max_depth; ours is inclusive.
+      auto e = dom_parser_.allocate(std::max<size_t>(event.size(), 4096), limits_.max_depth + 1);
       if (e) return JsonError(e);
       dom_ready_ = true;
     }
     if (dom_parser_.capacity() < event.size()) {
-      auto e = dom_parser_.allocate(event.size(), limits_.max_depth);
+      auto e = dom_parser_.allocate(event.size(), limits_.max_depth + 1);
       if (e) return JsonError(e);
     }
     simdjson::dom::element el;
@@ -104,6 +117,25 @@ class MatcherImpl {
         return absl::InvalidArgumentError("invalid UTF-8");
       case simdjson::CAPACITY:
         return absl::InvalidArgumentError("event is over the size limit");
+      case simdjson::TAPE_ERROR:
+        return absl::InvalidArgumentError(
+            "invalid JSON: bad structure (a missing or extra comma, colon, brace or bracket)");
+      case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+        return absl::InvalidArgumentError("invalid JSON: an object or array is not closed");
+      case simdjson::TRAILING_CONTENT:
+        return absl::InvalidArgumentError("invalid JSON: more content after the object");
+      case simdjson::UNCLOSED_STRING:
+        return absl::InvalidArgumentError("invalid JSON: a string is not terminated");
+      case simdjson::STRING_ERROR:
+        return absl::InvalidArgumentError("invalid JSON: bad string (escape or control character)");
+      case simdjson::NUMBER_ERROR:
+        return absl::InvalidArgumentError("invalid JSON: bad number");
+      case simdjson::T_ATOM_ERROR:
+      case simdjson::F_ATOM_ERROR:
+      case simdjson::N_ATOM_ERROR:
+        return absl::InvalidArgumentError("invalid JSON: bad literal (true, false or null)");
+      case simdjson::EMPTY:
+        return absl::InvalidArgumentError("invalid JSON: empty");
       default:
         return absl::InvalidArgumentError(
             absl::StrCat("invalid JSON: ", simdjson::error_message(e)));
@@ -117,6 +149,10 @@ class MatcherImpl {
       std::fill(conj_epoch_.begin(), conj_epoch_.end(), 0);
       std::fill(rule_epoch_.begin(), rule_epoch_.end(), 0);
       epoch_ = 1;
+    }
+    if (visit_ > 0xF0000000u) {  // object visits: same wraparound care
+      std::fill(seen_.begin(), seen_.end(), 0);
+      visit_ = 0;
     }
   }
 
@@ -140,7 +176,11 @@ class MatcherImpl {
   bool VisitObject(od::object& obj, uint32_t node_id, uint32_t ctx) {
     if (depth_ > limits_.max_depth) return Fail(simdjson::DEPTH_ERROR);
     const TrieNode& node = m_->nodes[node_id];
-    uint64_t seen = 0;
+    // Plain keys the rules name at this level, seen in this object: the first
+    // occurrence counts, and once all are seen the rest is skipped.
+    const uint32_t visit = ++visit_;
+    size_t seen = 0;
+    const size_t wanted = node.children.size();
     for (auto fr : obj) {
       od::field field;
       if (auto e = std::move(fr).get(field)) return Fail(e);
@@ -152,21 +192,18 @@ class MatcherImpl {
         auto it = node.children.find(key);
         if (it == node.children.end()) continue;
         target = it->second;
-        uint64_t bit = uint64_t{1} << (m_->nodes[target].bit & 63);
-        if (node.all_mask) {
-          if (seen & bit) continue;  // a later duplicate: the first one counts
-          seen |= bit;
-        }
+        if (seen_[target] == visit) continue;  // a later duplicate
+        seen_[target] = visit;
+        ++seen;
       } else {
         // A dotted key names the same path as its split form, unless the
         // plain key it starts with came before it (first occurrence counts).
         auto it = node.children.find(key.substr(0, dot));
-        if (it == node.children.end()) continue;
-        if (node.all_mask && (seen & (uint64_t{1} << (m_->nodes[it->second].bit & 63)))) continue;
+        if (it == node.children.end() || seen_[it->second] == visit) continue;
         target = it->second;
         std::string_view rest = key.substr(dot + 1);
         bool found = true;
-        while (found) {
+        for (;;) {
           size_t d = rest.find('.');
           const auto& ch = m_->nodes[target].children;
           auto jt = ch.find(rest.substr(0, d));
@@ -182,8 +219,7 @@ class MatcherImpl {
       }
       od::value v = field.value();
       if (!VisitValue(v, target, ctx)) return false;
-      // Every key the rules name here has been read: skip the rest.
-      if (node.all_mask && seen == node.all_mask) break;
+      if (seen == wanted) break;  // nothing later in this object can count
     }
     return true;
   }
@@ -408,6 +444,8 @@ class MatcherImpl {
   size_t depth_ = 0;
 
   uint32_t epoch_ = 0;
+  uint32_t visit_ = 0;
+  std::vector<uint32_t> seen_;  // per trie node: the object visit it was seen in
   std::vector<uint32_t> pred_epoch_, pred_head_, clause_epoch_, conj_epoch_, conj_count_,
       rule_epoch_;
   std::vector<uint32_t> candidates_;

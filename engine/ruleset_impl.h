@@ -118,8 +118,6 @@ struct LeafIndex {
 struct TrieNode {
   StrMap<uint32_t> children;
   uint32_t leaf = kNone;
-  uint32_t bit = kNone;    // index among the parent's children, for the seen mask
-  uint64_t all_mask = 0;   // every child's bit; 0 when > 64 children
   std::string path;        // dotted, for DebugString
 };
 

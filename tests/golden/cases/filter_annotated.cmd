@@ -1,0 +1,1 @@
+$WEIR filter -r examples/workflow-service/rules.yaml examples/workflow-service/events.ndjson

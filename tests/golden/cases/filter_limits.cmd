@@ -1,0 +1,1 @@
+$WEIR filter -r tests/data/any_a.yaml --max-event-bytes 20 --max-depth 3 --format ids tests/data/limits.ndjson

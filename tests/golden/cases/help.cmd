@@ -1,0 +1,1 @@
+$WEIR --help && $WEIR filter --help && $WEIR check --help

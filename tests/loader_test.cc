@@ -1,0 +1,163 @@
+// Rule files: structure, actions, ${VAR} expansion and diagnostics with
+// positions; every mistake is reported, not only the first.
+#include "tests/test_util.h"
+
+namespace weir::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<std::string> Diags(const std::string& text, const std::string& name = "t.yaml") {
+  std::vector<std::string> out;
+  for (const auto& d : Load(text, name).diagnostics) out.push_back(d.ToString());
+  return out;
+}
+
+TEST(Loader, ReadsRulesAndActions) {
+  LoadResult r = Load(R"(version: 1
+rules:
+  - id: item-created
+    description: New items
+    filter:
+      event: resource.ResourceCreated
+    actions: [audit-log, stdout, {webhook: {url: "http://127.0.0.1:8080/hook", secret: "${HOOK_SECRET}"}}]
+actions:
+  audit-log: {file: {path: audit.ndjson}}
+)");
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  ASSERT_EQ(r.ruleset.rules.size(), 1u);
+  const RuleDef& rule = r.ruleset.rules[0];
+  EXPECT_EQ(rule.id, "item-created");
+  EXPECT_EQ(rule.description, "New items");
+  EXPECT_EQ(rule.dialect, "filter");
+  EXPECT_THAT(rule.actions, ElementsAre("audit-log", "stdout", "item-created#3"));
+  const ActionDef& hook = r.ruleset.actions.at("item-created#3");
+  EXPECT_EQ(hook.type, "webhook");
+  EXPECT_EQ(hook.settings.Find("secret")->scalar, "s3cret-value");
+  EXPECT_EQ(r.ruleset.actions.at("audit-log").settings.Find("path")->scalar, "audit.ndjson");
+  EXPECT_EQ(r.ruleset.rules[0].where.line, 3);
+}
+
+TEST(Loader, EveryMistakeIsReportedWithItsPosition) {
+  EXPECT_THAT(Diags(R"(rules:
+  - id: a
+    filter: {x: "1"}
+    colour: red
+  - id: a
+    filter: {}
+  - id: "bad id!"
+    pattern: {x: [1]}
+    filter: {x: "1"}
+  - filter: {y: 'a\qb'}
+  - id: c
+    enabled: maybe
+    actions: [nowhere]
+)"),
+              ElementsAre(
+                  "t.yaml:4:5: rule 'a': unknown key 'colour' in a rule (expected one of: "
+                  "actions, description, enabled, events, filter, id, pattern)",
+                  "t.yaml:5:9: rule 'a': duplicate rule id (first defined at t.yaml:2:5)",
+                  "t.yaml:6:13: rule 'a': 'filter' is empty: name at least one property",
+                  "t.yaml:7:9: bad rule id 'bad id!': use letters, digits and _ . : -",
+                  "t.yaml:8:14: a rule has exactly one of 'filter', 'events', 'pattern'",
+                  "t.yaml:10:5: rule has no 'id'",
+                  "t.yaml:10:17: bad wildcard 'a\\qb' for 'y': a backslash may only escape * "
+                  "or \\, not 'q'",
+                  "t.yaml:12:14: rule 'c': 'enabled' must be true or false",
+                  "t.yaml:11:5: rule 'c': rule has no condition: give one of 'filter', "
+                  "'events', 'pattern'",
+                  "t.yaml:13:15: rule 'c': unknown action 'nowhere'"));
+}
+
+TEST(Loader, WrongTypes) {
+  EXPECT_THAT(Diags(R"(rules:
+  - id: a
+    filter: [x]
+  - id: b
+    filter: {x: {y: z}}
+  - id: c
+    filter: {x: []}
+  - id: d
+    filter: {"a..b": x}
+)"),
+              ElementsAre("t.yaml:3:13: rule 'a': 'filter' must be a map from property path to "
+                          "wildcard",
+                          "t.yaml:5:17: rule 'b': the value of 'x' must be a wildcard or a list "
+                          "of wildcards, not a map (write nested paths dotted, e.g. a.b)",
+                          "t.yaml:7:17: rule 'c': the list of wildcards for 'x' is empty",
+                          "t.yaml:9:14: rule 'd': bad property path 'a..b': segments between "
+                          "dots must not be empty"));
+}
+
+TEST(Loader, FileLevelMistakes) {
+  EXPECT_THAT(Diags("rules: 3\n"), ElementsAre("t.yaml:1:8: 'rules' must be a list"));
+  EXPECT_THAT(Diags("rulez: []\n"),
+              ElementsAre("t.yaml:1:1: unknown key 'rulez' in the rule file (expected one of: "
+                          "actions, rules, uri_fields, version)",
+                          "t.yaml:1:1: the rule file has no 'rules:' list"));
+  EXPECT_THAT(Diags(""), ElementsAre("t.yaml: the rule file is empty"));
+  auto yaml_err = Diags("rules:\n  - id: a\n    filter: {x: *foo}\n");
+  ASSERT_EQ(yaml_err.size(), 1u);
+  EXPECT_THAT(yaml_err[0], HasSubstr("must be quoted"));
+  EXPECT_THAT(yaml_err[0], HasSubstr("t.yaml:3:"));
+}
+
+TEST(Loader, JsonPositions) {
+  EXPECT_THAT(Diags("{\"rules\": [\n  {\"id\": \"a\", \"filter\": {\"x\": \"\\\\q\"}}\n]}\n",
+                    "r.json"),
+              ElementsAre("r.json:2:31: rule 'a': bad wildcard '\\q' for 'x': a backslash may "
+                          "only escape * or \\, not 'q'"));
+}
+
+TEST(Loader, ActionMistakes) {
+  EXPECT_THAT(Diags(R"(rules:
+  - id: a
+    filter: {x: "1"}
+    actions: [{webhook: {secret: x, signature: md5, retry: {tries: 3}}}, {carrier-pigeon: {}}]
+actions:
+  f: {file: {}}
+  w: {webhook: {url: "${UNSET_VAR}", colour: blue}}
+  ok: {webhook: {url: "${UNSET_VAR:-http://127.0.0.1/}"}}
+)"),
+              ElementsAre(
+                  "t.yaml:6:6: 'file' needs 'path'",
+                  "t.yaml:7:38: unknown key 'colour' in 'webhook' settings (expected one of: "
+                  "body, config, headers, rate, retry, secret, signature, timeout, tls, url)",
+                  "t.yaml:7:22: environment variable UNSET_VAR is not set (give a default with "
+                  "${UNSET_VAR:-value})",
+                  "t.yaml:4:15: rule 'a': 'webhook' needs 'url'",
+                  "t.yaml:4:48: rule 'a': unknown signature scheme (expected one of: arcgis, "
+                  "github, none, secret-header, standard, uipath)",
+                  "t.yaml:4:61: rule 'a': unknown key 'tries' in retry (expected one of: "
+                  "attempts, backoff, max_backoff)",
+                  "t.yaml:4:75: rule 'a': unknown executor 'carrier-pigeon' (expected stdout, "
+                  "file, exec or webhook)"));
+}
+
+TEST(Loader, SecretsNeverAppearInDiagnostics) {
+  LoadResult r = Load(R"(rules:
+  - id: a
+    filter: {x: "1"}
+    actions: [{webhook: {url: "http://x/", secret: "${HOOK_SECRET}", signature: bogus}}]
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(DiagText(r), ::testing::Not(HasSubstr("s3cret-value")));
+}
+
+TEST(Loader, DuplicateIdsAcrossFiles) {
+  LoadResult r = ParseRules({{"a.yaml", "rules:\n  - id: x\n    filter: {a: b}\n"},
+                             {"b.yaml", "rules:\n  - id: x\n    filter: {a: c}\n"}});
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "b.yaml:2:9: rule 'x': duplicate rule id (first defined at a.yaml:2:5)");
+}
+
+TEST(Loader, MissingFile) {
+  LoadResult r = LoadRuleFiles({"/nonexistent/rules.yaml"});
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(), "/nonexistent/rules.yaml: cannot open rule file");
+}
+
+}  // namespace
+}  // namespace weir::testing
