@@ -286,15 +286,16 @@ class Compiler {
 
 }  // namespace
 
-RuleSet::RuleSet(std::unique_ptr<RuleSetImpl> impl) : impl_(std::move(impl)) {}
-RuleSet::~RuleSet() = default;
-size_t RuleSet::size() const { return impl_->rules.size(); }
-const RuleDef& RuleSet::rule(size_t i) const { return impl_->rules[i]; }
-size_t RuleSet::enabled_count() const { return impl_->enabled; }
+struct RuleSet::Shared {
+  CompileOptions options;
+  StrMap<uint32_t> base_ids;  // id -> slot in the base segment
+};
 
-absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<RuleDef> rules,
-                                                               const CompileOptions& options) {
-  auto impl = std::make_unique<RuleSetImpl>();
+namespace {
+
+absl::StatusOr<std::shared_ptr<const RuleSetImpl>> CompileSegment(std::vector<RuleDef> rules,
+                                                                 const CompileOptions& options) {
+  auto impl = std::make_shared<RuleSetImpl>();
   impl->rules = std::move(rules);
   Compiler c(options, impl.get());
   for (size_t i = 0; i < impl->rules.size(); ++i) {
@@ -306,30 +307,147 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<Rule
   }
   absl::Status s = c.Finish();
   if (!s.ok()) return s;
-  return std::shared_ptr<const RuleSet>(new RuleSet(std::move(impl)));
+  return std::shared_ptr<const RuleSetImpl>(std::move(impl));
+}
+
+}  // namespace
+
+RuleSet::~RuleSet() = default;
+
+size_t RuleSet::size() const {
+  const Segment& last = segments_.back();
+  return last.offset + last.impl->rules.size();
+}
+
+const RuleDef& RuleSet::rule(size_t i) const {
+  for (size_t s = segments_.size(); s-- > 0;)
+    if (i >= segments_[s].offset) return segments_[s].impl->rules[i - segments_[s].offset];
+  return segments_[0].impl->rules[i];
+}
+
+bool RuleSet::removed(size_t i) const {
+  return removed_ && i < segments_[0].impl->rules.size() && ((*removed_)[i / 64] >> (i % 64)) & 1;
+}
+
+size_t RuleSet::enabled_count() const { return enabled_; }
+
+std::optional<size_t> RuleSet::Find(std::string_view id) const {
+  for (size_t s = segments_.size(); s-- > 1;) {
+    const auto& rules = segments_[s].impl->rules;
+    for (size_t i = 0; i < rules.size(); ++i)
+      if (rules[i].id == id) return segments_[s].offset + i;
+  }
+  auto it = shared_->base_ids.find(id);
+  if (it == shared_->base_ids.end() || removed(it->second)) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<RuleDef> rules,
+                                                               const CompileOptions& options) {
+  auto shared = std::make_shared<Shared>();
+  shared->options = options;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (rules[i].id.empty()) continue;
+    if (!shared->base_ids.emplace(rules[i].id, static_cast<uint32_t>(i)).second)
+      return absl::AlreadyExistsError(absl::StrCat("rule id '", rules[i].id, "' is used twice"));
+  }
+  auto seg = CompileSegment(std::move(rules), options);
+  if (!seg.ok()) return seg.status();
+  std::shared_ptr<RuleSet> rs(new RuleSet());
+  rs->enabled_ = (*seg)->enabled;
+  rs->segments_.push_back({*std::move(seg), 0});
+  rs->shared_ = std::move(shared);
+  return std::shared_ptr<const RuleSet>(std::move(rs));
+}
+
+absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
+    const std::shared_ptr<const RuleSet>& from, std::vector<RuleDef> add,
+    const std::vector<std::string>& remove) {
+  const Segment& base = from->segments_[0];
+  const size_t nbase = base.impl->rules.size();
+  std::vector<RuleDef> delta;
+  if (from->segments_.size() > 1) delta = from->segments_[1].impl->rules;
+  std::vector<uint64_t> removed =
+      from->removed_ ? *from->removed_ : std::vector<uint64_t>((nbase + 63) / 64, 0);
+  size_t removed_count = from->removed_count_;
+
+  // Takes a live rule out of the base (by bit) or the delta; false if absent.
+  auto take_out = [&](std::string_view id) {
+    for (size_t i = 0; i < delta.size(); ++i) {
+      if (delta[i].id == id) {
+        delta.erase(delta.begin() + static_cast<ptrdiff_t>(i));
+        return true;
+      }
+    }
+    auto it = from->shared_->base_ids.find(id);
+    if (it == from->shared_->base_ids.end()) return false;
+    uint64_t& word = removed[it->second / 64];
+    uint64_t bit = uint64_t{1} << (it->second % 64);
+    if (word & bit) return false;
+    word |= bit;
+    ++removed_count;
+    return true;
+  };
+  for (const std::string& id : remove)
+    if (!take_out(id)) return absl::NotFoundError(absl::StrCat("no rule with id '", id, "'"));
+  for (RuleDef& r : add) {
+    if (!r.id.empty()) take_out(r.id);
+    delta.push_back(std::move(r));
+  }
+
+  const CompileOptions& options = from->shared_->options;
+  if (delta.size() > options.max_delta_rules || removed_count > nbase / 2 + 64) {
+    // Too much has changed: one piece again.
+    std::vector<RuleDef> all;
+    all.reserve(nbase - removed_count + delta.size());
+    for (size_t i = 0; i < nbase; ++i)
+      if (!((removed[i / 64] >> (i % 64)) & 1)) all.push_back(base.impl->rules[i]);
+    for (RuleDef& r : delta) all.push_back(std::move(r));
+    return Compile(std::move(all), options);
+  }
+  std::shared_ptr<RuleSet> rs(new RuleSet());
+  rs->shared_ = from->shared_;
+  rs->segments_.push_back(base);
+  rs->enabled_ = base.impl->enabled;
+  for (size_t i = 0; i < nbase; ++i)
+    if (((removed[i / 64] >> (i % 64)) & 1) && base.impl->rules[i].enabled) --rs->enabled_;
+  if (!delta.empty()) {
+    auto seg = CompileSegment(std::move(delta), options);
+    if (!seg.ok()) return seg.status();
+    rs->enabled_ += (*seg)->enabled;
+    rs->segments_.push_back({*std::move(seg), static_cast<uint32_t>(nbase)});
+  }
+  rs->removed_count_ = removed_count;
+  if (removed_count > 0)
+    rs->removed_ = std::make_shared<const std::vector<uint64_t>>(std::move(removed));
+  return std::shared_ptr<const RuleSet>(std::move(rs));
 }
 
 std::string RuleSet::DebugString() const {
-  const RuleSetImpl& m = *impl_;
-  std::string out = absl::StrCat("rules ", m.rules.size(), " enabled ", m.enabled, " preds ",
-                                 m.num_preds, " clauses ", m.clause_preds.size(), " conjs ",
-                                 m.conjs.size(), " paths ", m.leaves.size(), "\n");
-  for (uint32_t p = 0; p < m.num_preds; ++p) {
-    absl::StrAppend(&out, "pred ", p, ": ", m.pred_debug[p], "\n");
+  std::string out;
+  for (size_t s = 0; s < segments_.size(); ++s) {
+    const RuleSetImpl& m = *segments_[s].impl;
+    if (segments_.size() > 1) absl::StrAppend(&out, "segment ", s, "\n");
+    absl::StrAppend(&out, "rules ", m.rules.size(), " enabled ", m.enabled, " preds ",
+                    m.num_preds, " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(),
+                    " paths ", m.leaves.size(), "\n");
+    for (uint32_t p = 0; p < m.num_preds; ++p)
+      absl::StrAppend(&out, "pred ", p, ": ", m.pred_debug[p], "\n");
+    for (uint32_t c = 0; c < m.clause_preds.size(); ++c) {
+      absl::StrAppend(&out, "clause ", c, m.clause_negated[c] ? " not" : "", " any of [",
+                      absl::StrJoin(m.clause_preds.begin(c), m.clause_preds.end(c), ","), "]\n");
+    }
+    for (uint32_t j = 0; j < m.conjs.size(); ++j) {
+      absl::StrAppend(&out, "conj ", j, " rule ", m.rules[m.conjs[j].rule].id, " all of [",
+                      absl::StrJoin(m.conj_clauses.begin(j), m.conj_clauses.end(j), ","), "]");
+      if (m.conj_negated.begin(j) != m.conj_negated.end(j))
+        absl::StrAppend(&out, " none of [",
+                        absl::StrJoin(m.conj_negated.begin(j), m.conj_negated.end(j), ","), "]");
+      if (m.conjs[j].consistent) out += " same-element";
+      out += "\n";
+    }
   }
-  for (uint32_t c = 0; c < m.clause_preds.size(); ++c) {
-    absl::StrAppend(&out, "clause ", c, m.clause_negated[c] ? " not" : "", " any of [",
-                    absl::StrJoin(m.clause_preds.begin(c), m.clause_preds.end(c), ","), "]\n");
-  }
-  for (uint32_t j = 0; j < m.conjs.size(); ++j) {
-    absl::StrAppend(&out, "conj ", j, " rule ", m.rules[m.conjs[j].rule].id, " all of [",
-                    absl::StrJoin(m.conj_clauses.begin(j), m.conj_clauses.end(j), ","), "]");
-    if (m.conj_negated.begin(j) != m.conj_negated.end(j))
-      absl::StrAppend(&out, " none of [",
-                      absl::StrJoin(m.conj_negated.begin(j), m.conj_negated.end(j), ","), "]");
-    if (m.conjs[j].consistent) out += " same-element";
-    out += "\n";
-  }
+  if (removed_count_ > 0) absl::StrAppend(&out, "removed ", removed_count_, "\n");
   return out;
 }
 

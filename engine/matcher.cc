@@ -23,14 +23,18 @@ class MatcherImpl {
 
   void Bind(std::shared_ptr<const RuleSet> rules) {
     rules_ = std::move(rules);
-    m_ = &rules_->impl();
-    pred_epoch_.assign(m_->num_preds, 0);
-    pred_head_.assign(m_->num_preds, kNone);
-    clause_epoch_.assign(m_->clause_preds.size(), 0);
-    conj_epoch_.assign(m_->conjs.size(), 0);
-    conj_count_.assign(m_->conjs.size(), 0);
-    rule_epoch_.assign(m_->rules.size(), 0);
-    seen_.assign(m_->nodes.size(), 0);
+    segs_.resize(rules_->segment_count());
+    for (size_t i = 0; i < segs_.size(); ++i) {
+      const RuleSetImpl& m = rules_->segment(i);
+      Scratch& sc = segs_[i];
+      sc.pred_epoch.assign(m.num_preds, 0);
+      sc.pred_head.assign(m.num_preds, kNone);
+      sc.clause_epoch.assign(m.clause_preds.size(), 0);
+      sc.conj_epoch.assign(m.conj_clauses.size(), 0);
+      sc.conj_count.assign(m.conj_clauses.size(), 0);
+      sc.rule_epoch.assign(m.rules.size(), 0);
+      sc.seen.assign(m.nodes.size(), 0);
+    }
     epoch_ = 0;
     visit_ = 0;
   }
@@ -49,29 +53,35 @@ class MatcherImpl {
     out->clear();
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     NextEpoch();
-    candidates_.clear();
-    hits_.clear();
-    ctx_.clear();
-    ctx_.push_back({kNone, kNone, 0});
-    arrays_ = 0;
-    error_ = simdjson::SUCCESS;
-
     od::document doc;
     auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
                                                                event.size() + Matcher::kPadding))
                    .get(doc);
     if (err) return JsonError(err);
-    od::object root;
-    err = doc.get_object().get(root);
-    if (err) {
-      if (err == simdjson::INCORRECT_TYPE) return absl::InvalidArgumentError("not a JSON object");
-      return JsonError(err);
+    // Each segment (the compiled base, then the delta of run-time changes)
+    // walks the same parsed document; rewinding skips re-indexing it.
+    for (size_t i = 0; i < segs_.size(); ++i) {
+      m_ = &rules_->segment(i);
+      sc_ = &segs_[i];
+      if (i > 0) doc.rewind();
+      od::object root;
+      err = doc.get_object().get(root);
+      if (err) {
+        if (err == simdjson::INCORRECT_TYPE) return absl::InvalidArgumentError("not a JSON object");
+        return JsonError(err);
+      }
+      candidates_.clear();
+      hits_.clear();
+      ctx_.clear();
+      ctx_.push_back({kNone, kNone, 0});
+      arrays_ = 0;
+      error_ = simdjson::SUCCESS;
+      if (!m_->nodes[0].children.empty()) {
+        depth_ = 1;
+        if (!VisitObject(root, 0, 0)) return JsonError(error_);
+      }
+      Collect(rules_->segment_offset(i), i == 0, out);
     }
-    if (!m_->nodes[0].children.empty()) {
-      depth_ = 1;
-      if (!VisitObject(root, 0, 0)) return JsonError(error_);
-    }
-    Collect(out);
     return absl::OkStatus();
   }
 
@@ -97,6 +107,12 @@ class MatcherImpl {
   const RuleSet& rules() const { return *rules_; }
 
  private:
+  // Per-segment stamps: an entry is current when it equals epoch_.
+  struct Scratch {
+    std::vector<uint32_t> pred_epoch, pred_head, clause_epoch, conj_epoch, conj_count,
+        rule_epoch;
+    std::vector<uint32_t> seen;  // per trie node: the object visit it was seen in
+  };
   struct Ctx {
     uint32_t parent, array, depth;
   };
@@ -143,15 +159,12 @@ class MatcherImpl {
   }
 
   void NextEpoch() {
-    if (++epoch_ == 0) {  // wrapped: clear stamps once every 4G events
-      std::fill(pred_epoch_.begin(), pred_epoch_.end(), 0);
-      std::fill(clause_epoch_.begin(), clause_epoch_.end(), 0);
-      std::fill(conj_epoch_.begin(), conj_epoch_.end(), 0);
-      std::fill(rule_epoch_.begin(), rule_epoch_.end(), 0);
+    if (++epoch_ == 0 || visit_ > 0xF0000000u) {  // wrapped: clear the stamps
+      for (Scratch& sc : segs_) {
+        for (auto* v : {&sc.pred_epoch, &sc.clause_epoch, &sc.conj_epoch, &sc.rule_epoch, &sc.seen})
+          std::fill(v->begin(), v->end(), 0);
+      }
       epoch_ = 1;
-    }
-    if (visit_ > 0xF0000000u) {  // object visits: same wraparound care
-      std::fill(seen_.begin(), seen_.end(), 0);
       visit_ = 0;
     }
   }
@@ -192,14 +205,14 @@ class MatcherImpl {
         auto it = node.children.find(key);
         if (it == node.children.end()) continue;
         target = it->second;
-        if (seen_[target] == visit) continue;  // a later duplicate
-        seen_[target] = visit;
+        if (sc_->seen[target] == visit) continue;  // a later duplicate
+        sc_->seen[target] = visit;
         ++seen;
       } else {
         // A dotted key names the same path as its split form, unless the
         // plain key it starts with came before it (first occurrence counts).
         auto it = node.children.find(key.substr(0, dot));
-        if (it == node.children.end() || seen_[it->second] == visit) continue;
+        if (it == node.children.end() || sc_->seen[it->second] == visit) continue;
         target = it->second;
         std::string_view rest = key.substr(dot + 1);
         bool found = true;
@@ -339,33 +352,33 @@ class MatcherImpl {
   }
 
   void Fire(uint32_t p, uint32_t ctx) {
-    bool first = pred_epoch_[p] != epoch_;
+    bool first = sc_->pred_epoch[p] != epoch_;
     if (first) {
-      pred_epoch_[p] = epoch_;
-      pred_head_[p] = kNone;
+      sc_->pred_epoch[p] = epoch_;
+      sc_->pred_head[p] = kNone;
     }
     if (m_->track_contexts && m_->pred_track[p]) {
-      hits_.push_back({ctx, pred_head_[p]});
-      pred_head_[p] = static_cast<uint32_t>(hits_.size() - 1);
+      hits_.push_back({ctx, sc_->pred_head[p]});
+      sc_->pred_head[p] = static_cast<uint32_t>(hits_.size() - 1);
     }
     if (!first) return;
     for (const uint32_t* c = m_->pred_clauses.begin(p); c != m_->pred_clauses.end(p); ++c) {
-      if (clause_epoch_[*c] == epoch_) continue;
-      clause_epoch_[*c] = epoch_;
+      if (sc_->clause_epoch[*c] == epoch_) continue;
+      sc_->clause_epoch[*c] = epoch_;
       if (m_->clause_negated[*c]) continue;
       for (const uint32_t* j = m_->clause_conjs.begin(*c); j != m_->clause_conjs.end(*c); ++j) {
-        if (conj_epoch_[*j] != epoch_) {
-          conj_epoch_[*j] = epoch_;
-          conj_count_[*j] = 0;
+        if (sc_->conj_epoch[*j] != epoch_) {
+          sc_->conj_epoch[*j] = epoch_;
+          sc_->conj_count[*j] = 0;
         }
-        if (++conj_count_[*j] == m_->conjs[*j].needed) candidates_.push_back(*j);
+        if (++sc_->conj_count[*j] == m_->conjs[*j].needed) candidates_.push_back(*j);
       }
     }
   }
 
   bool ConjHolds(uint32_t j) {
     for (const uint32_t* c = m_->conj_negated.begin(j); c != m_->conj_negated.end(j); ++c)
-      if (clause_epoch_[*c] == epoch_) return false;
+      if (sc_->clause_epoch[*c] == epoch_) return false;
     if (m_->conjs[j].consistent) return Consistent(j);
     return true;
   }
@@ -391,8 +404,8 @@ class MatcherImpl {
     choice_offsets_.assign(1, 0);
     for (const uint32_t* c = m_->conj_clauses.begin(j); c != m_->conj_clauses.end(j); ++c) {
       for (const uint32_t* p = m_->clause_preds.begin(*c); p != m_->clause_preds.end(*c); ++p) {
-        if (pred_epoch_[*p] != epoch_) continue;
-        for (uint32_t h = pred_head_[*p]; h != kNone; h = hits_[h].next)
+        if (sc_->pred_epoch[*p] != epoch_) continue;
+        for (uint32_t h = sc_->pred_head[*p]; h != kNone; h = hits_[h].next)
           choice_lists_.push_back(hits_[h].ctx);
       }
       choice_offsets_.push_back(static_cast<uint32_t>(choice_lists_.size()));
@@ -421,17 +434,19 @@ class MatcherImpl {
     return false;
   }
 
-  void Collect(std::vector<uint32_t>* out) {
+  void Collect(uint32_t offset, bool base, std::vector<uint32_t>* out) {
+    size_t first = out->size();
     auto take = [&](uint32_t j) {
       uint32_t r = m_->conjs[j].rule;
-      if (rule_epoch_[r] == epoch_) return;
+      if (sc_->rule_epoch[r] == epoch_) return;
       if (!ConjHolds(j)) return;
-      rule_epoch_[r] = epoch_;
-      out->push_back(r);
+      sc_->rule_epoch[r] = epoch_;
+      if (base && rules_->removed(r)) return;
+      out->push_back(offset + r);
     };
     for (uint32_t j : candidates_) take(j);
     for (uint32_t j : m_->always) take(j);
-    std::sort(out->begin(), out->end());
+    std::sort(out->begin() + static_cast<ptrdiff_t>(first), out->end());
   }
 
   EventLimits limits_;
@@ -443,11 +458,10 @@ class MatcherImpl {
   simdjson::error_code error_ = simdjson::SUCCESS;
   size_t depth_ = 0;
 
+  std::vector<Scratch> segs_;
+  Scratch* sc_ = nullptr;
   uint32_t epoch_ = 0;
   uint32_t visit_ = 0;
-  std::vector<uint32_t> seen_;  // per trie node: the object visit it was seen in
-  std::vector<uint32_t> pred_epoch_, pred_head_, clause_epoch_, conj_epoch_, conj_count_,
-      rule_epoch_;
   std::vector<uint32_t> candidates_;
   std::vector<Hit> hits_;
   std::vector<Ctx> ctx_;

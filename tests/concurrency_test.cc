@@ -74,3 +74,69 @@ TEST(Concurrency, HotReloadSwapsTheSharedPointer) {
 
 }  // namespace
 }  // namespace weir::testing
+
+namespace weir::testing {
+namespace {
+
+// Readers match on whatever snapshot is current while a writer adds and
+// removes rules (a notification service subscribing clients all day).
+TEST(Concurrency, UpdatesWhileMatching) {
+  auto base = CompileText("rules:\n  - id: always\n    filter: {x: \"*\"}\n");
+  ASSERT_TRUE(base);
+  std::shared_ptr<const RuleSet> current = base;
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      std::shared_ptr<const RuleSet> snap;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        snap = current;
+      }
+      Matcher m(snap);
+      std::vector<uint32_t> hits;
+      while (!stop) {
+        {
+          std::lock_guard<std::mutex> l(mu);
+          snap = current;
+        }
+        if (snap.get() != &m.rules()) m.Reset(snap);
+        if (!m.Match("{\"x\":\"sub-1\",\"y\":2}", &hits).ok()) ++bad;
+        // "always" is never removed: every snapshot must report it.
+        bool found = false;
+        for (uint32_t h : hits) found |= m.rules().rule(h).id == "always";
+        if (!found) ++bad;
+      }
+    });
+  }
+  for (int i = 0; i < 500; ++i) {
+    std::shared_ptr<const RuleSet> cur;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      cur = current;
+    }
+    RuleDef r;
+    r.id = "sub-" + std::to_string(i);
+    Clause c;
+    c.path = "x";
+    Predicate p;
+    p.kind = PredicateKind::kTextGlob;
+    p.text = r.id;
+    c.any_of.push_back(p);
+    r.condition.any_of.push_back({{c}, false});
+    std::vector<std::string> remove;
+    if (i >= 10) remove.push_back("sub-" + std::to_string(i - 10));
+    auto next = RuleSet::Update(cur, {r}, remove);
+    ASSERT_TRUE(next.ok()) << next.status();
+    std::lock_guard<std::mutex> l(mu);
+    current = *next;
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+}  // namespace
+}  // namespace weir::testing

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,9 @@
 namespace weir {
 
 struct CompileOptions {
+  // Rule changes are kept in a delta compiled on its own until it holds more
+  // than this many rules; then the whole set is recompiled.
+  size_t max_delta_rules = 256;
   // A glob general enough to need the regex automaton (not exact, prefix,
   // suffix or `*`) may hold at most this many stars.
   size_t max_wildcard_stars = 32;
@@ -40,30 +44,64 @@ struct EventLimits {
 class RuleSetImpl;
 
 // The compiled, immutable rule set.
+//
+// Rules can be added and removed at run time without recompiling the whole
+// set: Update() returns a new RuleSet that shares the compiled base with the
+// old one and holds the changes in a small delta plus a removal bitmap.
+// Threads matching on the old RuleSet go on undisturbed (hold it by
+// shared_ptr; swap the pointer to publish the new one).
 class RuleSet {
  public:
   // Compiles the rules (a RuleSetDef from LoadRuleFiles, or built in code).
   // Fails with InvalidArgument for conditions the front ends should have
-  // rejected, ResourceExhausted when a limit is hit.
+  // rejected, AlreadyExists for a repeated non-empty id, ResourceExhausted
+  // when a limit is hit.
   static absl::StatusOr<std::shared_ptr<const RuleSet>> Compile(
       std::vector<RuleDef> rules, const CompileOptions& options = {});
+
+  // A new set: `from` without the rules whose ids are in `remove`, plus
+  // `add` (a rule whose id is already present replaces it). Cost grows with
+  // the size of the change and of the delta, not with the whole set, until
+  // the delta passes max_delta_rules and the set is recompiled in one piece.
+  // NotFound if an id to remove is not present.
+  static absl::StatusOr<std::shared_ptr<const RuleSet>> Update(
+      const std::shared_ptr<const RuleSet>& from, std::vector<RuleDef> add,
+      const std::vector<std::string>& remove);
 
   ~RuleSet();
   RuleSet(const RuleSet&) = delete;
   RuleSet& operator=(const RuleSet&) = delete;
 
-  size_t size() const;                       // rules, enabled or not
-  const RuleDef& rule(size_t index) const;   // in the order given
-  size_t enabled_count() const;
+  // Rule slots, in order: the compiled base in the order given, then rules
+  // added by Update() in the order added. A removed rule keeps its slot.
+  size_t size() const;
+  const RuleDef& rule(size_t index) const;
+  bool removed(size_t index) const;
+  size_t enabled_count() const;  // live and enabled
+  // The slot of the live rule with this id.
+  std::optional<size_t> Find(std::string_view id) const;
 
   // Canonical dump of the compiled indexes, for golden tests and `weir check -v`.
   std::string DebugString() const;
 
-  const RuleSetImpl& impl() const { return *impl_; }
+  // Internal: compiled pieces, for the Matcher.
+  size_t segment_count() const { return segments_.size(); }
+  const RuleSetImpl& segment(size_t i) const { return *segments_[i].impl; }
+  uint32_t segment_offset(size_t i) const { return segments_[i].offset; }
 
  private:
-  explicit RuleSet(std::unique_ptr<RuleSetImpl> impl);
-  std::unique_ptr<RuleSetImpl> impl_;
+  struct Segment {
+    std::shared_ptr<const RuleSetImpl> impl;
+    uint32_t offset;
+  };
+  struct Shared;  // options and the base's id index, shared across updates
+  RuleSet() = default;
+
+  std::vector<Segment> segments_;
+  std::shared_ptr<const std::vector<uint64_t>> removed_;  // bitmap over the base's rules
+  std::shared_ptr<const Shared> shared_;
+  size_t removed_count_ = 0;
+  size_t enabled_ = 0;
 };
 
 class MatcherImpl;
