@@ -53,6 +53,7 @@ class MatcherImpl {
     out->clear();
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     NextEpoch();
+    event_end_ = event.data() + event.size();
     od::document doc;
     auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
                                                                event.size() + Matcher::kPadding))
@@ -177,7 +178,9 @@ class MatcherImpl {
   // The key's bytes; unescapes only when the key holds a backslash.
   bool Key(od::field& field, std::string_view* key) {
     const char* p = field.key().raw();
-    const char* q = static_cast<const char*>(std::memchr(p, '"', limits_.max_event_bytes));
+    // Search no further than the event itself (plus its padding).
+    size_t room = p < event_end_ ? static_cast<size_t>(event_end_ - p) : 0;
+    const char* q = static_cast<const char*>(std::memchr(p, '"', room));
     if (q && !std::memchr(p, '\\', q - p)) {
       *key = std::string_view(p, q - p);
       return true;
@@ -457,6 +460,7 @@ class MatcherImpl {
   bool dom_ready_ = false;
   simdjson::error_code error_ = simdjson::SUCCESS;
   size_t depth_ = 0;
+  const char* event_end_ = nullptr;
 
   std::vector<Scratch> segs_;
   Scratch* sc_ = nullptr;
