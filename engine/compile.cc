@@ -180,6 +180,7 @@ class Compiler {
       }
       case PredicateKind::kNumberEq:
         leaf.num_eq.emplace(p.text, id);
+        leaf.num_eq_doubles.insert(DoubleKey(CanonicalToDouble(p.text)));
         leaf.needs_number = true;
         break;
       case PredicateKind::kNumberRange:
@@ -253,7 +254,10 @@ class Compiler {
       return CompareDecimal(ParseCanonical(a), ParseCanonical(b)) < 0;
     });
     idx.bound_text = std::move(sorted);
-    for (const auto& t : idx.bound_text) idx.bounds.push_back(ParseCanonical(t));
+    for (const auto& t : idx.bound_text) {
+      idx.bounds.push_back(ParseCanonical(t));
+      idx.bound_doubles.push_back(CanonicalToDouble(t));
+    }
     size_t k = idx.bounds.size();
     std::vector<std::vector<uint32_t>> slots(2 * k + 1);
     auto pos = [&](const std::string& t) {

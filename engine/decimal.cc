@@ -1,5 +1,6 @@
 #include "engine/decimal.h"
 
+#include <cmath>
 #include <cstdlib>
 
 namespace weir {
@@ -123,6 +124,18 @@ DecimalView ParseCanonical(std::string_view c) {
   d.digits = c.substr(i, e - i);
   d.exp = std::strtoll(std::string(c.substr(e + 1)).c_str(), nullptr, 10);
   return d;
+}
+
+double CanonicalToDouble(std::string_view c) {
+  DecimalView d = ParseCanonical(c);
+  if (d.digits.empty()) return 0;
+  if (d.exp > 100000) return d.neg ? -HUGE_VAL : HUGE_VAL;
+  if (d.exp < -100000) return d.neg ? -0.0 : 0.0;
+  std::string text = d.neg ? "-0." : "0.";
+  text.append(d.digits);
+  text.push_back('e');
+  text.append(std::to_string(d.exp));
+  return std::strtod(text.c_str(), nullptr);
 }
 
 int CompareDecimal(const DecimalView& a, const DecimalView& b) {

@@ -29,6 +29,10 @@ void CanonicalDecimal(const DecimalView& d, std::string* out);
 // Parses canonical text back.
 DecimalView ParseCanonical(std::string_view canonical);
 
+// The nearest double (correctly rounded, as strtod); +-inf or 0 outside the
+// double range.
+double CanonicalToDouble(std::string_view canonical);
+
 // <0, 0, >0
 int CompareDecimal(const DecimalView& a, const DecimalView& b);
 

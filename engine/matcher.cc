@@ -286,8 +286,11 @@ class MatcherImpl {
                                 raw.back() == '\r'))
           raw.remove_suffix(1);
         const LeafIndex& leaf = m_->leaves[node.leaf];
-        if (!ParseJsonNumber(raw, &num_store_, &num_)) return Fail(simdjson::NUMBER_ERROR);
-        MatchScalar(leaf, ScalarType::kNumber, raw, ctx);
+        // The exact decimal is parsed only when a binary double cannot
+        // decide (see MatchScalar); textual rules need neither.
+        num_parsed_ = false;
+        have_double_ = leaf.needs_number && !v.get_double().get(double_);
+        if (!MatchScalar(leaf, ScalarType::kNumber, raw, ctx)) return Fail(simdjson::NUMBER_ERROR);
         return true;
       }
       case od::json_type::boolean: {
@@ -310,7 +313,17 @@ class MatcherImpl {
     return true;
   }
 
-  void MatchScalar(const LeafIndex& leaf, ScalarType type, std::string_view text, uint32_t ctx) {
+  // The event number as an exact decimal; false if it is not a JSON number.
+  bool ExactNumber(std::string_view text) {
+    if (!num_parsed_) {
+      if (!ParseJsonNumber(text, &num_store_, &num_)) return false;
+      num_parsed_ = true;
+    }
+    return true;
+  }
+
+  // Returns false only for a number that is not valid JSON.
+  bool MatchScalar(const LeafIndex& leaf, ScalarType type, std::string_view text, uint32_t ctx) {
     auto fire = [this, ctx](uint32_t p) { Fire(p, ctx); };
     if (!leaf.text.empty()) leaf.text.Match(text, &re_hits_, fire);
     ScalarValue sv{type, text, nullptr, {}};
@@ -322,25 +335,41 @@ class MatcherImpl {
         if (!leaf.folded.empty()) leaf.folded.Match(fold_, &re_hits_, fire);
       }
     } else if (type == ScalarType::kNumber) {
-      sv.num = &num_;
+      // Doubles decide most comparisons: correctly rounded conversion is
+      // monotonic, so double(a) < double(b) implies a < b, and unequal
+      // doubles imply unequal values. Ties fall back to exact decimals.
       if (leaf.needs_number) {
-        if (!leaf.num_eq.empty()) {
+        if (!leaf.num_eq.empty() &&
+            (!have_double_ || leaf.num_eq_doubles.contains(DoubleKey(double_)))) {
+          if (!ExactNumber(text)) return false;
           CanonicalDecimal(num_, &canon_);
           auto it = leaf.num_eq.find(canon_);
           if (it != leaf.num_eq.end()) fire(it->second);
         }
         const NumberRangeIndex& r = leaf.ranges;
         if (!r.slots.ids.empty()) {
-          size_t i = std::lower_bound(r.bounds.begin(), r.bounds.end(), num_,
-                                      [](const DecimalView& a, const DecimalView& b) {
-                                        return CompareDecimal(a, b) < 0;
-                                      }) -
-                     r.bounds.begin();
-          size_t slot = (i < r.bounds.size() && CompareDecimal(r.bounds[i], num_) == 0)
-                            ? 2 * i + 1
-                            : 2 * i;
+          size_t slot = kNone;
+          if (have_double_) {
+            size_t i = std::lower_bound(r.bound_doubles.begin(), r.bound_doubles.end(), double_) -
+                       r.bound_doubles.begin();
+            if (i == r.bound_doubles.size() || r.bound_doubles[i] != double_) slot = 2 * i;
+          }
+          if (slot == kNone) {
+            if (!ExactNumber(text)) return false;
+            size_t i = std::lower_bound(r.bounds.begin(), r.bounds.end(), num_,
+                                        [](const DecimalView& a, const DecimalView& b) {
+                                          return CompareDecimal(a, b) < 0;
+                                        }) -
+                       r.bounds.begin();
+            slot = (i < r.bounds.size() && CompareDecimal(r.bounds[i], num_) == 0) ? 2 * i + 1
+                                                                                  : 2 * i;
+          }
           for (const uint32_t* p = r.slots.begin(slot); p != r.slots.end(slot); ++p) fire(*p);
         }
+      }
+      if (!leaf.direct.empty()) {
+        if (!ExactNumber(text)) return false;
+        sv.num = &num_;
       }
     } else if (type == ScalarType::kTrue) {
       if (leaf.lit_true != kNone) fire(leaf.lit_true);
@@ -352,6 +381,7 @@ class MatcherImpl {
     if (leaf.exists != kNone) fire(leaf.exists);
     for (const DirectPred& d : leaf.direct)
       if (d.pred->Eval(sv)) fire(d.id);
+    return true;
   }
 
   void Fire(uint32_t p, uint32_t ctx) {
@@ -474,6 +504,9 @@ class MatcherImpl {
   std::vector<int> re_hits_;
   std::string fold_, num_store_, canon_;
   DecimalView num_;
+  bool num_parsed_ = false;
+  bool have_double_ = false;
+  double double_ = 0;
 };
 
 Matcher::Matcher(std::shared_ptr<const RuleSet> rules, const EventLimits& limits)

@@ -9,11 +9,13 @@
 #define WEIR_ENGINE_RULESET_IMPL_H_
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "engine/decimal.h"
 #include "engine/scalar.h"
@@ -93,6 +95,7 @@ struct NumberRangeIndex {
   // i itself, slot 2i the open gap below it; slot 2k is above the last one.
   std::vector<std::string> bound_text;
   std::vector<DecimalView> bounds;
+  std::vector<double> bound_doubles;  // each bound correctly rounded
   Postings slots;
   bool empty() const { return bounds.empty() && slots.ids.empty(); }
 };
@@ -102,11 +105,20 @@ struct DirectPred {
   std::unique_ptr<ScalarPredicate> pred;
 };
 
+// Hash key of a double; -0.0 and 0.0 are one value.
+inline uint64_t DoubleKey(double d) {
+  if (d == 0) d = 0;
+  uint64_t k;
+  std::memcpy(&k, &d, sizeof k);
+  return k;
+}
+
 struct LeafIndex {
   GlobIndex text;    // kTextGlob: any scalar's text
   GlobIndex str;     // kStringGlob
   GlobIndex folded;  // kFoldedGlob
-  StrMap<uint32_t> num_eq;  // canonical decimal
+  StrMap<uint32_t> num_eq;                        // canonical decimal
+  absl::flat_hash_set<uint64_t> num_eq_doubles;   // DoubleKey of each: rules out most misses
   NumberRangeIndex ranges;
   uint32_t lit_true = kNone, lit_false = kNone, lit_null = kNone;
   uint32_t exists = kNone;
