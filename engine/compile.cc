@@ -59,7 +59,7 @@ class Compiler {
       }
       uint32_t cid = static_cast<uint32_t>(impl_->conjs.size());
       bool consistent = conj.array_consistent && pos.size() >= 2;
-      impl_->conjs.push_back({rule_index, static_cast<uint32_t>(pos.size()), consistent});
+      impl_->conjs.push_back({rule_index, consistent});
       impl_->conj_clauses.Add(pos);
       impl_->conj_negated.Add(neg);
       for (uint32_t c : pos) clause_conjs_[c].push_back(cid);
@@ -78,7 +78,23 @@ class Compiler {
     impl_->pred_track = std::move(track_);
     for (auto& l : pred_clauses_) impl_->pred_clauses.Add(l);
     for (auto& l : clause_preds_) impl_->clause_preds.Add(l);
-    for (auto& l : clause_conjs_) impl_->clause_conjs.Add(l);
+    // Anchor each conjunction on its rarest positive clause (the one fewest
+    // conjunctions use): a clause shared by many rules, like "source is
+    // item", must not touch them all on every event. The other clauses are
+    // checked only for the candidates an anchor yields.
+    std::vector<std::vector<uint32_t>> anchored(clause_conjs_.size());
+    for (uint32_t j = 0; j < impl_->conjs.size(); ++j) {
+      uint32_t best = kNone;
+      size_t best_uses = SIZE_MAX;
+      for (const uint32_t* c = impl_->conj_clauses.begin(j); c != impl_->conj_clauses.end(j); ++c) {
+        if (clause_conjs_[*c].size() < best_uses) {
+          best_uses = clause_conjs_[*c].size();
+          best = *c;
+        }
+      }
+      if (best != kNone) anchored[best].push_back(j);
+    }
+    for (auto& l : anchored) impl_->clause_conjs.Add(l);
     impl_->clause_negated = std::move(clause_negated_);
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];

@@ -30,8 +30,6 @@ class MatcherImpl {
       sc.pred_epoch.assign(m.num_preds, 0);
       sc.pred_head.assign(m.num_preds, kNone);
       sc.clause_epoch.assign(m.clause_preds.size(), 0);
-      sc.conj_epoch.assign(m.conj_clauses.size(), 0);
-      sc.conj_count.assign(m.conj_clauses.size(), 0);
       sc.rule_epoch.assign(m.rules.size(), 0);
       sc.seen.assign(m.nodes.size(), 0);
     }
@@ -110,8 +108,7 @@ class MatcherImpl {
  private:
   // Per-segment stamps: an entry is current when it equals epoch_.
   struct Scratch {
-    std::vector<uint32_t> pred_epoch, pred_head, clause_epoch, conj_epoch, conj_count,
-        rule_epoch;
+    std::vector<uint32_t> pred_epoch, pred_head, clause_epoch, rule_epoch;
     std::vector<uint32_t> seen;  // per trie node: the object visit it was seen in
   };
   struct Ctx {
@@ -162,7 +159,7 @@ class MatcherImpl {
   void NextEpoch() {
     if (++epoch_ == 0 || visit_ > 0xF0000000u) {  // wrapped: clear the stamps
       for (Scratch& sc : segs_) {
-        for (auto* v : {&sc.pred_epoch, &sc.clause_epoch, &sc.conj_epoch, &sc.rule_epoch, &sc.seen})
+        for (auto* v : {&sc.pred_epoch, &sc.clause_epoch, &sc.rule_epoch, &sc.seen})
           std::fill(v->begin(), v->end(), 0);
       }
       epoch_ = 1;
@@ -195,6 +192,12 @@ class MatcherImpl {
     // Plain keys the rules name at this level, seen in this object: the first
     // occurrence counts, and once all are seen the rest is skipped.
     const uint32_t visit = ++visit_;
+    const size_t dotted_start = dotted_.size();
+    struct Restore {
+      std::vector<uint32_t>& v;
+      size_t n;
+      ~Restore() { v.resize(n); }
+    } restore{dotted_, dotted_start};
     size_t seen = 0;
     const size_t wanted = node.children.size();
     for (auto fr : obj) {
@@ -232,6 +235,11 @@ class MatcherImpl {
           rest = rest.substr(d + 1);
         }
         if (!found) continue;
+        // A repeated dotted key is a later occurrence too. Dotted keys are
+        // rare: a short list of this object's ones is enough.
+        if (std::find(dotted_.begin() + dotted_start, dotted_.end(), target) != dotted_.end())
+          continue;
+        dotted_.push_back(target);
       }
       od::value v = field.value();
       if (!VisitValue(v, target, ctx)) return false;
@@ -399,17 +407,15 @@ class MatcherImpl {
       if (sc_->clause_epoch[*c] == epoch_) continue;
       sc_->clause_epoch[*c] = epoch_;
       if (m_->clause_negated[*c]) continue;
-      for (const uint32_t* j = m_->clause_conjs.begin(*c); j != m_->clause_conjs.end(*c); ++j) {
-        if (sc_->conj_epoch[*j] != epoch_) {
-          sc_->conj_epoch[*j] = epoch_;
-          sc_->conj_count[*j] = 0;
-        }
-        if (++sc_->conj_count[*j] == m_->conjs[*j].needed) candidates_.push_back(*j);
-      }
+      // Each conjunction is listed under one anchor clause only; the others
+      // are checked in Collect, once all of the event has been read.
+      candidates_.insert(candidates_.end(), m_->clause_conjs.begin(*c), m_->clause_conjs.end(*c));
     }
   }
 
   bool ConjHolds(uint32_t j) {
+    for (const uint32_t* c = m_->conj_clauses.begin(j); c != m_->conj_clauses.end(j); ++c)
+      if (sc_->clause_epoch[*c] != epoch_) return false;
     for (const uint32_t* c = m_->conj_negated.begin(j); c != m_->conj_negated.end(j); ++c)
       if (sc_->clause_epoch[*c] == epoch_) return false;
     if (m_->conjs[j].consistent) return Consistent(j);
@@ -493,6 +499,7 @@ class MatcherImpl {
   const char* event_end_ = nullptr;
 
   std::vector<Scratch> segs_;
+  std::vector<uint32_t> dotted_;  // trie nodes reached by dotted keys, per open object
   Scratch* sc_ = nullptr;
   uint32_t epoch_ = 0;
   uint32_t visit_ = 0;

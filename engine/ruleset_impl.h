@@ -30,7 +30,9 @@ constexpr uint32_t kNone = 0xFFFFFFFFu;
 // Abseil's own string_view is a distinct type).
 struct SvHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return absl::Hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const {
+    return absl::Hash<absl::string_view>{}(absl::string_view(s.data(), s.size()));
+  }
 };
 struct SvEq {
   using is_transparent = void;
@@ -135,7 +137,6 @@ struct TrieNode {
 
 struct CompiledConj {
   uint32_t rule;
-  uint32_t needed;          // positive clauses
   bool consistent;          // array consistency must be checked
 };
 
@@ -150,7 +151,7 @@ class RuleSetImpl {
   Postings pred_clauses;            // pred -> clauses
   std::vector<uint8_t> clause_negated;
   Postings clause_preds;            // clause -> preds
-  Postings clause_conjs;            // clause -> conjs
+  Postings clause_conjs;            // clause -> conjs anchored on it (one anchor per conj)
   std::vector<CompiledConj> conjs;
   Postings conj_clauses;            // conj -> positive clauses
   Postings conj_negated;            // conj -> negated clauses

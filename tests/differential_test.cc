@@ -122,7 +122,7 @@ class Gen {
   }
 
   std::mt19937 rng_;
-  std::vector<std::string> keys_ = {"a", "b", "c", "a.b", "b.c", "a.b.c", "d", "a", "B"};
+  std::vector<std::string> keys_ = {"a", "b", "c", "a.b", "b.c", "a.b.c", "d", "a", "B", "a.b"};
   std::vector<std::string> paths_ = {"a", "b", "c", "a.b", "a.c", "b.c", "a.b.c", "d", "a.a", "B"};
   std::vector<std::string> strings_ = {"x", "xy", "yx", "", "x*y", "1", "10", "X", "Xy",
                                        "été", "ÉTÉ", "a.b", "true", "x\\\\y", "ßx"};

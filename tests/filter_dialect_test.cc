@@ -175,6 +175,8 @@ TEST(FilterDialect, FirstOccurrenceOfADuplicateKeyCounts) {
   auto ab = F("      a.b: \"1\"\n");
   EXPECT_FALSE(Matches(ab, R"({"a":{"x":0},"a.b":"1"})"));
   EXPECT_TRUE(Matches(ab, R"({"a.b":"1","a":{"x":0}})"));
+  EXPECT_TRUE(Matches(ab, R"({"a.b":"1","a.b":"2"})"));
+  EXPECT_FALSE(Matches(ab, R"({"a.b":"2","a.b":"1"})"));
 }
 
 TEST(FilterDialect, DisabledRulesNeverMatch) {

@@ -36,6 +36,7 @@ struct Json {
   std::string text;
   std::vector<std::pair<std::string, Json>> fields;
   std::vector<Json> items;
+  Json() = default;  // for clang: see ConfigValue in weir/rules.h
 };
 
 class JsonParser {
@@ -226,11 +227,16 @@ class Reference {
     }
     if (v.kind == Json::kObject) {
       if (k == segs.size()) return;  // objects are not leaves
-      std::vector<std::string> seen;
+      std::vector<std::string> seen, seen_dotted;
       for (const auto& [key, val] : v.fields) {
         std::vector<std::string> parts = absl::StrSplit(key, '.');
         if (std::find(seen.begin(), seen.end(), parts[0]) != seen.end()) continue;
-        if (parts.size() == 1) seen.push_back(key);
+        if (parts.size() == 1) {
+          seen.push_back(key);
+        } else {  // a repeated dotted key is a later occurrence too
+          if (std::find(seen_dotted.begin(), seen_dotted.end(), key) != seen_dotted.end()) continue;
+          seen_dotted.push_back(key);
+        }
         if (k + parts.size() > segs.size()) continue;
         bool prefix = true;
         for (size_t j = 0; j < parts.size(); ++j)
@@ -252,7 +258,7 @@ class Reference {
   }
 
   bool Eval(const Predicate& p, const RefValue& v) {
-    DecimalView num, bound;
+    DecimalView num;
     std::string ns, bs, folded;
     bool is_num = v.type == ScalarType::kNumber && ParseJsonNumber(v.text, &ns, &num);
     Glob g;
