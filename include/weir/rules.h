@@ -32,6 +32,9 @@ struct ConfigValue {
   std::vector<std::pair<std::string, ConfigValue>> map;  // in file order
   SourceLocation where;
 
+  // Declared so clang (C++20, libstdc++ 12) does not instantiate
+  // std::pair<std::string, ConfigValue> while ConfigValue is incomplete.
+  ConfigValue() = default;
   const ConfigValue* Find(std::string_view key) const;
 };
 

@@ -1,0 +1,1 @@
+$WEIR check examples/arcgis-portal-webhooks/bad-rules.yaml

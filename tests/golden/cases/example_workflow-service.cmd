@@ -1,0 +1,1 @@
+$WEIR filter -r examples/workflow-service/rules.yaml --format ids examples/workflow-service/events.ndjson
