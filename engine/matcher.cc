@@ -52,7 +52,8 @@ class MatcherImpl {
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     NextEpoch();
     event_end_ = event.data() + event.size();
-    od::document doc;
+    last_event_ = {};
+    od::document& doc = doc_;
     auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
                                                                event.size() + Matcher::kPadding))
                    .get(doc);
@@ -81,11 +82,40 @@ class MatcherImpl {
       }
       Collect(rules_->segment_offset(i), i == 0, out);
     }
+    last_event_ = event;
     return absl::OkStatus();
   }
 
+  // Checks the rest of the event matched last: reuses its parse (the
+  // structural index and UTF-8 check of On-Demand's first stage) and visits
+  // every value. A problem found is named by the full parser, so messages
+  // are the same as Validate()'s.
+  absl::Status ValidateLast(std::string_view event) {
+    if (event.data() != last_event_.data() || event.size() != last_event_.size())
+      return Validate(event);
+    last_event_ = {};
+    doc_.rewind();
+    return WalkAll() ? absl::OkStatus() : Explain(event);
+  }
+
+  // Checks the whole event: exactly one JSON object, every value valid.
+  // Numbers are checked against the JSON grammar, not the double range, so
+  // 1e400 and 30-digit integers are valid (they match exactly).
   absl::Status Validate(std::string_view event) {
+    last_event_ = {};
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
+    auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
+                                                               event.size() + Matcher::kPadding))
+                   .get(doc_);
+    if (err) return JsonError(err);
+    return WalkAll() ? absl::OkStatus() : Explain(event);
+  }
+
+  // Names the first problem of an event the walk rejected, with simdjson's
+  // DOM parser (which finds the same problems; it is also stricter about
+  // number range, which the walk rightly is not).
+  absl::Status Explain(std::string_view event) {
+    if (walk_error_ == simdjson::DEPTH_ERROR) return JsonError(simdjson::DEPTH_ERROR);
     if (!dom_ready_) {
       // simdjson rejects nesting equal to its max_depth; ours is inclusive.
       auto e = dom_parser_.allocate(std::max<size_t>(event.size(), 4096), limits_.max_depth + 1);
@@ -98,9 +128,9 @@ class MatcherImpl {
     }
     simdjson::dom::element el;
     auto err = dom_parser_.parse(event.data(), event.size(), false).get(el);
-    if (err) return JsonError(err);
-    if (!el.is_object()) return absl::InvalidArgumentError("not a JSON object");
-    return absl::OkStatus();
+    if (err && err != simdjson::NUMBER_ERROR) return JsonError(err);
+    if (!err && !el.is_object()) return absl::InvalidArgumentError("not a JSON object");
+    return JsonError(walk_error_ ? walk_error_ : simdjson::TAPE_ERROR);
   }
 
   const RuleSet& rules() const { return *rules_; }
@@ -169,6 +199,92 @@ class MatcherImpl {
 
   bool Fail(simdjson::error_code e) {
     error_ = e;
+    return false;
+  }
+
+  // Visits every value of doc_ (rewound or fresh); false on any problem.
+  bool WalkAll() {
+    walk_error_ = simdjson::SUCCESS;
+    od::object root;
+    if (auto e = doc_.get_object().get(root)) {
+      walk_error_ = e;
+      return false;
+    }
+    depth_ = 1;
+    if (!WalkObject(root)) return false;
+    // Nothing may follow the object.
+    if (doc_.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+      walk_error_ = simdjson::TRAILING_CONTENT;
+      return false;
+    }
+    return true;
+  }
+
+  bool WalkObject(od::object& obj) {
+    if (depth_ > limits_.max_depth) {
+      walk_error_ = simdjson::DEPTH_ERROR;
+      return false;
+    }
+    for (auto fr : obj) {
+      od::field field;
+      std::string_view key;
+      if (std::move(fr).get(field) || field.unescaped_key().get(key)) return false;
+      od::value v = field.value();
+      if (!WalkValue(v)) return false;
+    }
+    return true;
+  }
+
+  bool WalkValue(od::value& v) {
+    od::json_type t;
+    if (v.type().get(t)) return false;
+    switch (t) {
+      case od::json_type::object: {
+        od::object o;
+        if (v.get_object().get(o)) return false;
+        ++depth_;
+        bool ok = WalkObject(o);
+        --depth_;
+        return ok;
+      }
+      case od::json_type::array: {
+        od::array a;
+        if (v.get_array().get(a)) return false;
+        if (++depth_ > limits_.max_depth) {
+          walk_error_ = simdjson::DEPTH_ERROR;
+          return false;
+        }
+        for (auto er : a) {
+          od::value elem;
+          if (std::move(er).get(elem) || !WalkValue(elem)) return false;
+        }
+        --depth_;
+        return true;
+      }
+      case od::json_type::string: {
+        std::string_view s;
+        return !v.get_string().get(s);
+      }
+      case od::json_type::number: {
+        std::string_view raw = v.raw_json_token();
+        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
+                                raw.back() == '\r'))
+          raw.remove_suffix(1);
+        // The token runs to the next structural character; a valid number
+        // spans all of it.
+        if (ParseJsonNumber(raw, &num_store_, &num_)) return true;
+        walk_error_ = simdjson::NUMBER_ERROR;
+        return false;
+      }
+      case od::json_type::boolean: {
+        bool b;
+        return !v.get_bool().get(b);
+      }
+      case od::json_type::null: {
+        bool n;
+        return !v.is_null().get(n) && n;
+      }
+    }
     return false;
   }
 
@@ -492,6 +608,9 @@ class MatcherImpl {
   std::shared_ptr<const RuleSet> rules_;
   const RuleSetImpl* m_ = nullptr;
   od::parser od_parser_;
+  od::document doc_;               // of the last Match, for ValidateLast
+  simdjson::error_code walk_error_ = simdjson::SUCCESS;
+  std::string_view last_event_;    // the event doc_ parsed, if Match succeeded
   simdjson::dom::parser dom_parser_;
   bool dom_ready_ = false;
   simdjson::error_code error_ = simdjson::SUCCESS;
@@ -532,6 +651,9 @@ absl::Status Matcher::Match(std::string_view event, std::vector<uint32_t>* match
 }
 
 absl::Status Matcher::ValidatePadded(std::string_view event) { return impl_->Validate(event); }
+absl::Status Matcher::ValidateMatchedPadded(std::string_view event) {
+  return impl_->ValidateLast(event);
+}
 const RuleSet& Matcher::rules() const { return impl_->rules(); }
 void Matcher::Reset(std::shared_ptr<const RuleSet> rules) { impl_->Bind(std::move(rules)); }
 
