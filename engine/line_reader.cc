@@ -11,82 +11,112 @@
 
 namespace weir {
 
-LineReader::LineReader(int fd, size_t max_line, size_t batch_bytes)
-    : fd_(fd), max_line_(max_line), batch_bytes_(batch_bytes) {}
+void Batch::Reserve(size_t n) {
+  n += Matcher::kPadding;
+  if (n <= capacity_) return;
+  size_t cap = std::max(n, capacity_ * 2);
+  // No zero-filling: every byte is written by read() or memcpy before use.
+  auto fresh = std::make_unique_for_overwrite<char[]>(cap);
+  if (size_) std::memcpy(fresh.get(), data_.get(), size_);
+  data_ = std::move(fresh);
+  capacity_ = cap;
+}
 
-bool LineReader::Fill() {
-  if (eof_) return false;
-  if (pos_ > 0) {
-    buf_.erase(0, pos_);
-    pos_ = 0;
-  }
-  size_t old = buf_.size();
-  size_t want = std::max(batch_bytes_, size_t{64} << 10);
-  buf_.resize(old + want);
+LineReader::LineReader(int fd, size_t max_line, size_t batch_bytes)
+    : fd_(fd), max_line_(max_line), batch_bytes_(std::max<size_t>(batch_bytes, 4096)) {}
+
+size_t LineReader::Read(char* dst, size_t room) {
+  if (eof_ || room == 0) return 0;
   ssize_t n;
   do {
-    n = ::read(fd_, buf_.data() + old, want);
+    n = ::read(fd_, dst, room);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) {
     if (n < 0) error_ = errno;
-    buf_.resize(old);
     eof_ = true;
-    return false;
+    return 0;
   }
-  buf_.resize(old + static_cast<size_t>(n));
-  return true;
+  return static_cast<size_t>(n);
 }
 
-absl::Status LineReader::Next(Batch* batch, bool* got) {
-  batch->bytes.clear();
-  batch->lines.clear();
-  batch->sequence = sequence_;
-  while (batch->bytes.size() < batch_bytes_) {
-    const char* start = buf_.data() + pos_;
-    size_t avail = buf_.size() - pos_;
-    const char* nl = static_cast<const char*>(std::memchr(start, '\n', avail));
-    if (!nl) {
-      if (avail > max_line_) {
-        // Too long: keep the head for the report, skip to the next newline.
-        LineRef ref{++line_no_, static_cast<uint32_t>(batch->bytes.size()),
-                    static_cast<uint32_t>(max_line_), avail};
-        batch->bytes.append(start, max_line_);
-        batch->bytes.push_back('\n');
-        pos_ = buf_.size();
-        for (;;) {
-          if (!Fill()) break;
-          const char* p = static_cast<const char*>(std::memchr(buf_.data(), '\n', buf_.size()));
-          if (p) {
-            ref.full_length += static_cast<uint64_t>(p - buf_.data());
-            pos_ = static_cast<size_t>(p - buf_.data()) + 1;
-            break;
-          }
-          ref.full_length += buf_.size();
-          pos_ = buf_.size();
-        }
-        batch->lines.push_back(ref);
-        continue;
-      }
-      if (Fill()) continue;
-      start = buf_.data() + pos_;  // Fill may have moved the bytes
-      avail = buf_.size() - pos_;
-      if (avail == 0) break;
-      nl = start + avail;  // last line without a newline
+uint64_t LineReader::SkipRestOfLine(bool* ends_with_cr) {
+  uint64_t skipped = 0;
+  char buf[64 << 10];
+  for (;;) {
+    size_t n = Read(buf, sizeof buf);
+    if (n == 0) return skipped;
+    const char* nl = static_cast<const char*>(std::memchr(buf, '\n', n));
+    size_t len = nl ? static_cast<size_t>(nl - buf) : n;
+    if (len > 0) *ends_with_cr = buf[len - 1] == '\r';
+    skipped += len;
+    if (nl) {
+      carry_.assign(nl + 1, static_cast<size_t>(buf + n - (nl + 1)));  // what follows
+      return skipped;
     }
-    size_t len = static_cast<size_t>(nl - start);
-    size_t full = len;
-    if (len > 0 && start[len - 1] == '\r') --len;
-    LineRef ref{++line_no_, static_cast<uint32_t>(batch->bytes.size()),
-                static_cast<uint32_t>(std::min(len, max_line_)), len};
-    batch->bytes.append(start, ref.length);
-    batch->bytes.push_back('\n');
-    batch->lines.push_back(ref);
-    pos_ += std::min(full + 1, buf_.size() - pos_);
   }
-  batch->bytes.append(Matcher::kPadding, ' ');
+}
+
+absl::Status LineReader::Next(Batch* b, bool* got) {
+  b->lines.clear();
+  b->sequence = sequence_;
+  b->size_ = 0;
+  b->Reserve(carry_.size() + batch_bytes_);
+  std::memcpy(b->data_.get(), carry_.data(), carry_.size());
+  b->size_ = carry_.size();
+  carry_.clear();
+  size_t start = 0;  // of the first line not yet recorded
+  size_t want = batch_bytes_;
+  for (;;) {
+    // Fill the batch (or at least get one whole line in).
+    while (b->size_ < want && !eof_) {
+      size_t n = Read(b->data_.get() + b->size_, b->capacity_ - Matcher::kPadding - b->size_);
+      b->size_ += n;
+      if (n == 0) break;
+    }
+    const char* base = b->data_.get();
+    for (;;) {
+      const char* nl =
+          static_cast<const char*>(std::memchr(base + start, '\n', b->size_ - start));
+      size_t end = nl ? static_cast<size_t>(nl - base) : b->size_;
+      if (!nl && !eof_) break;      // a partial line: needs more input
+      if (!nl && end == start) break;  // nothing after the last newline
+      size_t len = end - start;
+      if (len > 0 && base[end - 1] == '\r') --len;
+      b->lines.push_back({++line_no_, static_cast<uint32_t>(start),
+                          static_cast<uint32_t>(std::min(len, max_line_)), len});
+      start = nl ? end + 1 : end;
+      if (!nl) break;
+    }
+    size_t partial = b->size_ - start;
+    if (eof_ || partial <= max_line_ + 1) {
+      if (!b->lines.empty() || eof_) {
+        // Done: the partial line goes to the next batch.
+        carry_.assign(b->data_.get() + start, partial);
+        b->size_ = start;
+        break;
+      }
+      // One long line fills the batch: grow it and read on.
+      want = b->size_ + batch_bytes_;
+      b->Reserve(want);
+      continue;
+    }
+    // A line longer than max_line without its newline yet: keep its head,
+    // skip the rest without buffering it.
+    bool cr = base[b->size_ - 1] == '\r';
+    uint64_t full = partial + SkipRestOfLine(&cr);
+    if (cr) --full;
+    b->lines.push_back({++line_no_, static_cast<uint32_t>(start),
+                        static_cast<uint32_t>(max_line_), full});
+    b->size_ = start + max_line_;
+    break;
+  }
+  // Lines are followed by their newline, later lines or these spaces, so
+  // simdjson may read kPadding bytes past any of them.
+  std::memset(b->data_.get() + b->size_, ' ', Matcher::kPadding);
+  b->readable_ = b->size_ + Matcher::kPadding;
+  if (!b->lines.empty()) ++sequence_;
+  *got = !b->lines.empty();
   if (error_) return absl::InternalError(absl::StrCat("read error: ", std::strerror(error_)));
-  *got = !batch->lines.empty();
-  if (*got) ++sequence_;
   return absl::OkStatus();
 }
 
