@@ -98,8 +98,12 @@ class Compiler {
     impl_->clause_negated = std::move(clause_negated_);
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];
-      for (GlobIndex* g : {&leaf.text, &leaf.str, &leaf.folded}) {
-        absl::Status s = FinishGlobs(g);
+      const std::pair<GlobIndex*, PredicateKind> families[] = {
+          {&leaf.text, PredicateKind::kTextGlob},
+          {&leaf.str, PredicateKind::kStringGlob},
+          {&leaf.folded, PredicateKind::kFoldedGlob}};
+      for (auto [g, kind] : families) {
+        absl::Status s = FinishGlobs(g, GlobKey(static_cast<uint32_t>(i), kind));
         if (!s.ok()) return s;
       }
       FinishRanges(i);
@@ -183,6 +187,10 @@ class Compiler {
           g.prefix.emplace(glob.literals[0], id);
         } else if (glob.is_suffix()) {
           g.suffix.emplace(glob.literals[0], id);
+        } else if (glob.stars == 2 && glob.leading_star && glob.trailing_star &&
+                   glob.literals.size() == 1) {
+          g.infix.emplace(glob.literals[0], id);
+          infix_globs_[GlobKey(impl_->nodes[node].leaf, p.kind)].emplace_back(id, GlobToRegex(glob));
         } else {
           if (glob.stars > opts_.max_wildcard_stars)
             return absl::ResourceExhaustedError(absl::StrCat(
@@ -233,7 +241,11 @@ class Compiler {
     return id;
   }
 
-  absl::Status FinishGlobs(GlobIndex* g) {
+  static uint64_t GlobKey(uint32_t leaf, PredicateKind kind) {
+    return uint64_t{leaf} << 8 | static_cast<uint64_t>(kind);
+  }
+
+  absl::Status FinishGlobs(GlobIndex* g, uint64_t key) {
     auto lens = [](const StrMap<uint32_t>& m) {
       std::set<uint32_t> s;
       for (auto& [k, v] : m) s.insert(static_cast<uint32_t>(k.size()));
@@ -241,6 +253,16 @@ class Compiler {
     };
     g->prefix_lens = lens(g->prefix);
     g->suffix_lens = lens(g->suffix);
+    g->infix_lens = lens(g->infix);
+    if (g->infix_lens.size() > kMaxInfixLengths) {
+      // Too many distinct lengths for substring probing: the automaton.
+      for (auto& [id, re] : infix_globs_[key]) {
+        g->set_preds.push_back(id);
+        g->set_globs.push_back(re);
+      }
+      g->infix.clear();
+      g->infix_lens.clear();
+    }
     if (g->set_preds.empty()) return absl::OkStatus();
     RE2::Options ro;
     ro.set_max_mem(opts_.max_wildcard_automaton_bytes);
@@ -302,6 +324,9 @@ class Compiler {
   std::vector<std::vector<uint32_t>> clause_conjs_;
   std::vector<uint8_t> clause_negated_;
   std::vector<std::vector<std::pair<uint32_t, Predicate>>> range_preds_;
+  // "*lit*" globs per index, in case they go to the automaton after all.
+  static constexpr size_t kMaxInfixLengths = 6;
+  std::map<uint64_t, std::vector<std::pair<uint32_t, std::string>>> infix_globs_;
 };
 
 }  // namespace

@@ -62,12 +62,15 @@ struct GlobIndex {
   StrMap<uint32_t> suffix;  // "*lit"
   std::vector<uint32_t> suffix_lens;
   std::vector<uint32_t> any;                           // "*"
+  StrMap<uint32_t> infix;                              // "*lit*": lit anywhere
+  std::vector<uint32_t> infix_lens;
   std::unique_ptr<RE2::Set> set;                       // everything else
   std::vector<uint32_t> set_preds;
   std::vector<std::string> set_globs;                  // for DebugString
 
   bool empty() const {
-    return exact.empty() && prefix.empty() && suffix.empty() && any.empty() && set_preds.empty();
+    return exact.empty() && prefix.empty() && suffix.empty() && any.empty() && infix.empty() &&
+           set_preds.empty();
   }
   template <typename Fire>
   void Match(std::string_view s, std::vector<int>* re_hits, Fire&& fire) const {
@@ -86,6 +89,15 @@ struct GlobIndex {
       if (it != suffix.end()) fire(it->second);
     }
     for (uint32_t p : any) fire(p);
+    // Every substring of each length some "*lit*" has: a few hash probes
+    // per byte, no automaton (used only while the lengths are few).
+    for (uint32_t len : infix_lens) {
+      if (len > s.size()) break;
+      for (size_t i = 0; i + len <= s.size(); ++i) {
+        auto it = infix.find(s.substr(i, len));
+        if (it != infix.end()) fire(it->second);
+      }
+    }
     if (set && set->Match(s, re_hits)) {
       for (int i : *re_hits) fire(set_preds[i]);
     }

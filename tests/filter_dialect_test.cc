@@ -76,6 +76,21 @@ TEST(FilterDialect, StarMatchesAnyRunAlsoEmptyAlsoDots) {
   EXPECT_FALSE(Matches(any, R"({"u":""})"));
 }
 
+TEST(FilterDialect, ManyInfixWildcardsOfManyLengths) {
+  // "*lit*" globs are probed by substring while their lengths are few and
+  // go to the automaton when there are many: both must agree.
+  std::string rules = "rules:\n";
+  const char* lits[] = {"ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh"};
+  for (int i = 0; i < 7; ++i)
+    rules += "  - {id: r" + std::to_string(i) + ", filter: {s: \"*" + lits[i] + "*\"}}\n";
+  rules += "  - {id: few, filter: {t: \"*xyz*\"}}\n";
+  auto rs = CompileText(rules);
+  EXPECT_THAT(Ids(rs, R"({"s":"zzabcdefghzz","t":"axyzb"})"),
+              ElementsAre("r0", "r1", "r2", "r3", "r4", "r5", "r6", "few"));
+  EXPECT_THAT(Ids(rs, R"({"s":"xabcdex","t":"xy"})"), ElementsAre("r0", "r1", "r2", "r3"));
+  EXPECT_THAT(Ids(rs, R"({"s":"ba","t":"xyz"})"), ElementsAre("few"));
+}
+
 TEST(FilterDialect, EscapedStarAndBackslashAreLiteral) {
   auto rs = F("      t: 'a\\*b'\n");
   EXPECT_TRUE(Matches(rs, R"({"t":"a*b"})"));
