@@ -413,7 +413,9 @@ class MatcherImpl {
         // The exact decimal is parsed only when a binary double cannot
         // decide (see MatchScalar); textual rules need neither.
         num_parsed_ = false;
-        have_double_ = leaf.needs_number && !v.get_double().get(double_);
+        // simdjson 3.0's get_double misreads "0." with 20+ digits (its issue
+        // 2093): longer numbers take the exact path only.
+        have_double_ = leaf.needs_number && raw.size() <= 19 && !v.get_double().get(double_);
         if (!MatchScalar(leaf, ScalarType::kNumber, raw, ctx)) return Fail(simdjson::NUMBER_ERROR);
         return true;
       }

@@ -143,6 +143,31 @@ class Fields {
   std::vector<std::pair<std::string, YAML::Node>> kv_;
 };
 
+// Offset of the first byte that is not part of valid UTF-8, or npos.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return i;
+    uint32_t cp = c & (0xFF >> (n + 1));
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 class Loader {
  public:
   explicit Loader(const LoadOptions& o) : opts_(o) {
@@ -156,6 +181,24 @@ class Loader {
   }
 
   void LoadText(const std::string& file, const std::string& text) {
+    if (size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
+      int line = 1, col = 1;
+      for (size_t i = 0; i < bad; ++i) {
+        if (text[i] == '\n') {
+          ++line;
+          col = 1;
+        } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+          ++col;
+        }
+      }
+      SourceLocation where;
+      where.file = file;
+      where.line = line;
+      where.column = col;
+      result_.diagnostics.push_back(
+          MakeDiag(std::move(where), "", "the rule file is not valid UTF-8"));
+      return;
+    }
     YAML::Node root;
     try {
       root = YAML::Load(text);

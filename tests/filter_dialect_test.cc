@@ -91,6 +91,19 @@ TEST(FilterDialect, ManyInfixWildcardsOfManyLengths) {
   EXPECT_THAT(Ids(rs, R"({"s":"ba","t":"xyz"})"), ElementsAre("few"));
 }
 
+TEST(FilterDialect, LongNumbersAreExact) {
+  // simdjson 3.0 misreads 0.<20+ digits> as a double (its issue 2093): such
+  // numbers must take the exact path.
+  auto rs = CompileText(R"(rules:
+  - id: range
+    pattern: {ratio: [{numeric: [">=", 0.9, "<=", 1]}]}
+  - id: exact
+    pattern: {ratio: [0.95]}
+)");
+  EXPECT_THAT(Ids(rs, R"({"ratio":0.95000000000000000000})"), ElementsAre("range", "exact"));
+  EXPECT_THAT(Ids(rs, R"({"ratio":0.950000000000000000001})"), ElementsAre("range"));
+}
+
 TEST(FilterDialect, EscapedStarAndBackslashAreLiteral) {
   auto rs = F("      t: 'a\\*b'\n");
   EXPECT_TRUE(Matches(rs, R"({"t":"a*b"})"));

@@ -153,6 +153,13 @@ TEST(Loader, DuplicateIdsAcrossFiles) {
             "b.yaml:2:9: rule 'x': duplicate rule id (first defined at a.yaml:2:5)");
 }
 
+TEST(Loader, RuleFilesMustBeUtf8) {
+  EXPECT_THAT(Diags("rules:\n  - id: a\n    filter: {a: \"l*\x8c\"}\n"),
+              ElementsAre("t.yaml:3:20: the rule file is not valid UTF-8"));
+  EXPECT_THAT(Diags("rules:\n  - id: a\n    filter: {a: \"\xc3\xa9t\xc3\xa9\"}\n"),
+              ElementsAre());
+}
+
 TEST(Loader, MissingFile) {
   LoadResult r = LoadRuleFiles({"/nonexistent/rules.yaml"});
   ASSERT_EQ(r.diagnostics.size(), 1u);
