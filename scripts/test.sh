@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Release build's ctest suite (unit, differential,
 # golden, concurrency), then the unit/differential/golden tests under
-# ASan+UBSan, the concurrency tests under TSan, and short fuzz runs.
+# ASan+UBSan, the concurrency tests under TSan, and short libFuzzer runs
+# (WEIR_FUZZ_SECONDS per target, default 60).
 # WEIR_QUICK=1 runs only the Release suite.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,3 +32,6 @@ for i in $(seq 200); do cat "$root/examples/workflow-service/events.ndjson"; don
   "$root/build-tsan/bindings/cli/weir" filter -r "$root/examples/workflow-service/rules.yaml" \
     --threads 4 --format count >/dev/null
 echo "tsan: threaded filter pipeline passed"
+
+echo "== libFuzzer (${WEIR_FUZZ_SECONDS:-60}s per target)"
+bash "$root/scripts/fuzz.sh"

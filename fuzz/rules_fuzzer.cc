@@ -1,0 +1,102 @@
+// Fuzzes the rule loader and the compiler: ParseRules on arbitrary text (YAML
+// or JSON: the loader detects it), then, when the rules load without
+// diagnostics, RuleSet::Compile and a few matches with the compiled set.
+//
+// No exception may escape (yaml-cpp's must become diagnostics inside the
+// loader) and nothing may crash. Compile may fail only with
+// ResourceExhausted (a limit): InvalidArgument means a front end let through a
+// condition it should have rejected. A NUL byte splits the input into two
+// rule files (duplicate ids and action references across files).
+// WEIR_FUZZ_ALLOW (see allow.h) tolerates known bugs by name.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz/allow.h"
+#include "weir/engine.h"
+#include "weir/rules.h"
+
+namespace {
+
+[[noreturn]] void Fail(const std::string& what, std::string_view input) {
+  std::fprintf(stderr, "\n*** rules_fuzzer: %s\ninput:\n%.*s\n", what.c_str(),
+               static_cast<int>(input.size()), input.data());
+  std::abort();
+}
+
+const char* const kEvents[] = {
+    R"({"event":"resource.ResourceCreated","resource":{"type":"itemsvc.Item","id":"item-1"},"a":"x","b":1.5,"c":null,"d":true})",
+    R"({"Type":"job.faulted","Jobs":[{"State":"Faulted","Robot":{"Name":"bench-1"}},{"State":"Pending"}],"detail":{"amount":1000,"currency":"EUR","ip":"10.0.0.7"}})",
+    R"({"msgType":"JobState","message":{"jobStatus":"Open","percentComplete":20},"events":[{"operation":"share","source":"item"}],"detail.state":"x","n":-0})",
+};
+
+void Run(std::string_view input) {
+  std::vector<weir::RuleText> files;
+  size_t nul = input.find('\0');
+  if (nul == std::string_view::npos) {
+    files.push_back({"rules.yaml", std::string(input)});
+  } else {
+    files.push_back({"a.yaml", std::string(input.substr(0, nul))});
+    files.push_back({"b.json", std::string(input.substr(nul + 1))});
+  }
+  weir::LoadOptions lo;
+  lo.env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "HOME" || name == "TOKEN") return "value-of-" + name;
+    return std::nullopt;
+  };
+  // Small limits keep each input fast.
+  lo.max_rules = 200;
+  lo.max_conjunctions_per_rule = 64;
+  lo.max_wildcard_stars = 8;
+  lo.max_pattern_bytes = 512;
+  weir::LoadResult lr = weir::ParseRules(files, lo);
+  for (const weir::Diagnostic& d : lr.diagnostics) {
+    if (d.message.empty()) Fail("a diagnostic without a message", input);
+    (void)d.ToString();
+  }
+  if (!lr.ok()) return;
+  weir::CompileOptions co;
+  co.max_wildcard_stars = lo.max_wildcard_stars;
+  co.max_wildcard_automaton_bytes = 8 << 20;
+  auto rs = weir::RuleSet::Compile(lr.ruleset.rules, co);
+  if (!rs.ok()) {
+    // Known bug, tolerated with WEIR_FUZZ_ALLOW=compile-rejects: a general
+    // wildcard holding invalid UTF-8 loads but does not compile.
+    if (rs.status().code() != absl::StatusCode::kResourceExhausted &&
+        !weir::fuzz::Allowed("compile-rejects"))
+      Fail("rules that loaded without diagnostics do not compile: " + rs.status().ToString(),
+           input);
+    return;
+  }
+  (void)(*rs)->DebugString();
+  weir::EventLimits limits;
+  limits.max_depth = 16;
+  limits.max_event_bytes = 4096;
+  weir::Matcher m(*rs, limits);
+  std::vector<uint32_t> matches;
+  for (const char* e : kEvents) {
+    absl::Status st = m.Match(e, &matches);
+    if (!st.ok()) Fail("a fixed event does not match: " + st.ToString(), input);
+    for (uint32_t i : matches)
+      if (i >= (*rs)->size() || !(*rs)->rule(i).enabled) Fail("a bad match index", input);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  try {
+    Run(input);
+  } catch (const std::exception& e) {
+    Fail(std::string("an exception escaped: ") + e.what(), input);
+  } catch (...) {
+    Fail("a non-std exception escaped", input);
+  }
+  return 0;
+}
