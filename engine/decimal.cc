@@ -79,6 +79,30 @@ bool ParseJsonNumber(std::string_view text, std::string* storage, DecimalView* v
   return true;
 }
 
+bool IsJsonNumber(std::string_view t) {
+  size_t i = 0, n = t.size();
+  if (i < n && t[i] == '-') ++i;
+  if (i >= n || !IsDigit(t[i])) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (i < n && IsDigit(t[i])) ++i;
+  }
+  if (i < n && t[i] == '.') {
+    size_t b = ++i;
+    while (i < n && IsDigit(t[i])) ++i;
+    if (i == b) return false;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    size_t b = i;
+    while (i < n && IsDigit(t[i])) ++i;
+    if (i == b) return false;
+  }
+  return i == n;
+}
+
 bool ParseRuleNumber(std::string_view text, std::string* storage, DecimalView* view) {
   size_t i = 0;
   bool neg = false;

@@ -21,6 +21,9 @@ struct DecimalView {
 // the digits. Returns false if `text` is not a JSON number.
 bool ParseJsonNumber(std::string_view text, std::string* storage, DecimalView* view);
 
+// Whether `text` is a JSON number (grammar only; nothing is stored).
+bool IsJsonNumber(std::string_view text);
+
 // Lenient form for rule files (YAML numbers): also `+1`, `.5`, `1.`, `1E3`.
 bool ParseRuleNumber(std::string_view text, std::string* storage, DecimalView* view);
 
