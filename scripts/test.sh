@@ -18,8 +18,7 @@ cmake --build "$root/build" -j"$jobs"
 echo "== ASan + UBSan"
 cmake -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DWEIR_SANITIZE=address,undefined -DWEIR_BUILD_BENCH=OFF >/dev/null
-cmake --build "$root/build-asan" -j"$jobs" --target weir util_test filter_dialect_test \
-  loader_test differential_test line_reader_test pattern_dialect_test
+cmake --build "$root/build-asan" -j"$jobs" --target weir_sanitizer_tests
 (cd "$root/build-asan" && ctest --output-on-failure -j"$jobs" -L 'unit|differential|golden')
 
 echo "== TSan (concurrency)"
