@@ -81,6 +81,7 @@ constexpr char kBenchUsage[] =
     "                          (EVENTS must be a file); default 1\n"
     "      --json              one JSON object, with per-rule hit counts in file order\n"
     "      --validate MODE     output (default) or all, as in 'weir filter'\n"
+    "      --max-event-bytes N, --max-depth N   limits, as in 'weir filter'\n"
     "\n"
     "Timing covers reading EVENTS and matching (not loading the rules); the first\n"
     "pass also pays for reading the file from disk when it is not cached.\n"
@@ -92,16 +93,26 @@ struct Args {
   bool more() const { return i < argv.size(); }
   const std::string& peek() const { return argv[i]; }
   std::string next() { return argv[i++]; }
+  // The value of an option; false when there is none.
+  bool Value(std::string* v) {
+    if (!more()) return false;
+    *v = next();
+    return true;
+  }
 };
+
+void PrintDiagnostics(const LoadResult& lr, FILE* err) {
+  for (const Diagnostic& d : lr.diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
+  fprintf(err, "weir: %zu error%s in the rules; nothing was processed\n", lr.diagnostics.size(),
+          lr.diagnostics.size() == 1 ? "" : "s");
+}
 
 // Loads and compiles; prints diagnostics and returns null on failure.
 std::shared_ptr<const RuleSet> LoadAndCompile(const std::vector<std::string>& files, FILE* err,
                                               RuleSetDef* def_out = nullptr) {
   LoadResult lr = LoadRuleFiles(files);
   if (!lr.ok()) {
-    for (const Diagnostic& d : lr.diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
-    fprintf(err, "weir: %zu error%s in the rules; nothing was processed\n",
-            lr.diagnostics.size(), lr.diagnostics.size() == 1 ? "" : "s");
+    PrintDiagnostics(lr, err);
     return nullptr;
   }
   if (def_out) def_out->actions = lr.ruleset.actions;
@@ -123,6 +134,44 @@ bool ParseSize(const std::string& s, size_t* v) {
   uint64_t x;
   if (!absl::SimpleAtoi(s, &x) || x == 0) return false;
   *v = x;
+  return true;
+}
+
+// Options `filter` and `bench` share: rule files, inputs, threads, validation
+// and limits. Returns false when `s` is not one of them; *rc is set (to 2)
+// when it is, but its value is wrong.
+bool SharedOption(const std::string& s, Args& a, const char* usage, FILE* err,
+                  std::vector<std::string>* rule_files, std::vector<std::string>* inputs,
+                  FilterOptions* o, int* rc) {
+  std::string v;
+  auto bad = [&](const std::string& msg) {
+    *rc = Usage(err, usage, msg);
+    return true;
+  };
+  if (s == "-r" || s == "--rules") {
+    if (!a.Value(&v)) return bad("-r needs a rule file");
+    rule_files->push_back(v);
+  } else if (s == "-t" || s == "--threads") {
+    size_t n;
+    if (!a.Value(&v) || !ParseSize(v, &n) || n > 256)
+      return bad("--threads needs a number from 1 to 256");
+    o->threads = static_cast<int>(n);
+  } else if (s == "--validate") {
+    if (!a.Value(&v) || (v != "all" && v != "output"))
+      return bad("--validate takes 'all' or 'output'");
+    o->validate_all = v == "all";
+  } else if (s == "--max-event-bytes") {
+    if (!a.Value(&v) || !ParseSize(v, &o->limits.max_event_bytes) ||
+        o->limits.max_event_bytes > (size_t{1} << 31))
+      return bad("--max-event-bytes needs a number up to 2^31");
+  } else if (s == "--max-depth") {
+    if (!a.Value(&v) || !ParseSize(v, &o->limits.max_depth) || o->limits.max_depth > 4096)
+      return bad("--max-depth needs a number from 1 to 4096");
+  } else if (s == "-" || s.empty() || s[0] != '-') {
+    inputs->push_back(s);
+  } else {
+    return false;
+  }
   return true;
 }
 
@@ -172,51 +221,26 @@ int Filter(Args& a, FILE* out, FILE* err) {
   bool quiet = false;
   while (a.more()) {
     std::string s = a.next();
-    auto value = [&](std::string* v) {
-      if (!a.more()) return false;
-      *v = a.next();
-      return true;
-    };
     std::string v;
+    int rc = 0;
     if (s == "-h" || s == "--help") {
       fputs(kFilterUsage, out);
       return 0;
-    } else if (s == "-r" || s == "--rules") {
-      if (!value(&v)) return Usage(err, kFilterUsage, "-r needs a rule file");
-      rule_files.push_back(v);
+    } else if (SharedOption(s, a, kFilterUsage, err, &rule_files, &inputs, &o, &rc)) {
+      if (rc) return rc;
     } else if (s == "-f" || s == "--format") {
-      if (!value(&v)) return Usage(err, kFilterUsage, "--format needs a value");
+      if (!a.Value(&v)) return Usage(err, kFilterUsage, "--format needs a value");
       if (v == "annotated") o.format = Format::kAnnotated;
       else if (v == "event") o.format = Format::kEvent;
       else if (v == "ids") o.format = Format::kIds;
       else if (v == "count") o.format = Format::kCount;
       else return Usage(err, kFilterUsage, absl::StrCat("unknown format '", v, "'"));
-    } else if (s == "-t" || s == "--threads") {
-      size_t n;
-      if (!value(&v) || !ParseSize(v, &n) || n > 256)
-        return Usage(err, kFilterUsage, "--threads needs a number from 1 to 256");
-      o.threads = static_cast<int>(n);
     } else if (s == "--errors") {
-      if (!value(&errors_path)) return Usage(err, kFilterUsage, "--errors needs a file");
-    } else if (s == "--validate") {
-      if (!value(&v) || (v != "all" && v != "output"))
-        return Usage(err, kFilterUsage, "--validate takes 'all' or 'output'");
-      o.validate_all = v == "all";
-    } else if (s == "--max-event-bytes") {
-      if (!value(&v) || !ParseSize(v, &o.limits.max_event_bytes) ||
-          o.limits.max_event_bytes > (size_t{1} << 31))
-        return Usage(err, kFilterUsage, "--max-event-bytes needs a number up to 2^31");
-    } else if (s == "--max-depth") {
-      if (!value(&v) || !ParseSize(v, &o.limits.max_depth) || o.limits.max_depth > 4096)
-        return Usage(err, kFilterUsage, "--max-depth needs a number from 1 to 4096");
+      if (!a.Value(&errors_path)) return Usage(err, kFilterUsage, "--errors needs a file");
     } else if (s == "-q" || s == "--quiet") {
       quiet = true;
-    } else if (s == "-") {
-      inputs.push_back(s);
-    } else if (s.size() > 1 && s[0] == '-') {
-      return Usage(err, kFilterUsage, absl::StrCat("unknown option ", s));
     } else {
-      inputs.push_back(s);
+      return Usage(err, kFilterUsage, absl::StrCat("unknown option ", s));
     }
   }
   if (rule_files.empty()) return Usage(err, kFilterUsage, "filter needs at least one -r RULES");
@@ -308,38 +332,20 @@ int Bench(Args& a, FILE* out, FILE* err) {
   size_t repeat = 1;
   while (a.more()) {
     std::string s = a.next();
-    auto value = [&](std::string* v) {
-      if (!a.more()) return false;
-      *v = a.next();
-      return true;
-    };
     std::string v;
+    int rc = 0;
     if (s == "-h" || s == "--help") {
       fputs(kBenchUsage, out);
       return 0;
-    } else if (s == "-r" || s == "--rules") {
-      if (!value(&v)) return Usage(err, kBenchUsage, "-r needs a rule file");
-      rule_files.push_back(v);
-    } else if (s == "-t" || s == "--threads") {
-      size_t n;
-      if (!value(&v) || !ParseSize(v, &n) || n > 256)
-        return Usage(err, kBenchUsage, "--threads needs a number from 1 to 256");
-      o.threads = static_cast<int>(n);
+    } else if (SharedOption(s, a, kBenchUsage, err, &rule_files, &inputs, &o, &rc)) {
+      if (rc) return rc;
     } else if (s == "-n" || s == "--repeat") {
-      if (!value(&v) || !ParseSize(v, &repeat) || repeat > 1000)
+      if (!a.Value(&v) || !ParseSize(v, &repeat) || repeat > 1000)
         return Usage(err, kBenchUsage, "--repeat needs a number from 1 to 1000");
     } else if (s == "--json") {
       json = true;
-    } else if (s == "--validate") {
-      if (!value(&v) || (v != "all" && v != "output"))
-        return Usage(err, kBenchUsage, "--validate takes 'all' or 'output'");
-      o.validate_all = v == "all";
-    } else if (s == "-") {
-      inputs.push_back(s);
-    } else if (s.size() > 1 && s[0] == '-') {
-      return Usage(err, kBenchUsage, absl::StrCat("unknown option ", s));
     } else {
-      inputs.push_back(s);
+      return Usage(err, kBenchUsage, absl::StrCat("unknown option ", s));
     }
   }
   if (rule_files.empty()) return Usage(err, kBenchUsage, "bench needs at least one -r RULES");
@@ -353,9 +359,7 @@ int Bench(Args& a, FILE* out, FILE* err) {
   double load_ms = MsSince(t0);
   long rss_loaded_kb = PeakRssKb();
   if (!lr.ok()) {
-    for (const Diagnostic& d : lr.diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
-    fprintf(err, "weir: %zu error%s in the rules; nothing was processed\n",
-            lr.diagnostics.size(), lr.diagnostics.size() == 1 ? "" : "s");
+    PrintDiagnostics(lr, err);
     return 2;
   }
   auto t1 = std::chrono::steady_clock::now();
