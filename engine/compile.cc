@@ -16,15 +16,24 @@ namespace {
 
 const char* KindName(PredicateKind k) {
   switch (k) {
-    case PredicateKind::kTextGlob: return "text";
-    case PredicateKind::kStringGlob: return "string";
-    case PredicateKind::kFoldedGlob: return "folded";
-    case PredicateKind::kNumberEq: return "number";
-    case PredicateKind::kNumberRange: return "range";
-    case PredicateKind::kLiteral: return "literal";
-    case PredicateKind::kCidr: return "cidr";
-    case PredicateKind::kExists: return "exists";
-    case PredicateKind::kAnythingBut: return "anything-but";
+    case PredicateKind::kTextGlob:
+      return "text";
+    case PredicateKind::kStringGlob:
+      return "string";
+    case PredicateKind::kFoldedGlob:
+      return "folded";
+    case PredicateKind::kNumberEq:
+      return "number";
+    case PredicateKind::kNumberRange:
+      return "range";
+    case PredicateKind::kLiteral:
+      return "literal";
+    case PredicateKind::kCidr:
+      return "cidr";
+    case PredicateKind::kExists:
+      return "exists";
+    case PredicateKind::kAnythingBut:
+      return "anything-but";
   }
   return "?";
 }
@@ -174,7 +183,7 @@ class Compiler {
       case PredicateKind::kTextGlob:
       case PredicateKind::kStringGlob:
       case PredicateKind::kFoldedGlob: {
-        GlobIndex& g = p.kind == PredicateKind::kTextGlob    ? leaf.text
+        GlobIndex& g = p.kind == PredicateKind::kTextGlob     ? leaf.text
                        : p.kind == PredicateKind::kStringGlob ? leaf.str
                                                               : leaf.folded;
         Glob glob;
@@ -190,12 +199,13 @@ class Compiler {
         } else if (glob.stars == 2 && glob.leading_star && glob.trailing_star &&
                    glob.literals.size() == 1) {
           g.infix.emplace(glob.literals[0], id);
-          infix_globs_[GlobKey(impl_->nodes[node].leaf, p.kind)].emplace_back(id, GlobToRegex(glob));
+          infix_globs_[GlobKey(impl_->nodes[node].leaf, p.kind)].emplace_back(id,
+                                                                              GlobToRegex(glob));
         } else {
           if (glob.stars > opts_.max_wildcard_stars)
-            return absl::ResourceExhaustedError(absl::StrCat(
-                "wildcard '", p.text, "' has ", glob.stars, " stars; the limit is ",
-                opts_.max_wildcard_stars));
+            return absl::ResourceExhaustedError(absl::StrCat("wildcard '", p.text, "' has ",
+                                                             glob.stars, " stars; the limit is ",
+                                                             opts_.max_wildcard_stars));
           g.set_preds.push_back(id);
           g.set_globs.push_back(GlobToRegex(glob));
         }
@@ -236,8 +246,7 @@ class Compiler {
     preds_.emplace(std::move(key), id);
     pred_clauses_.emplace_back();
     track_.push_back(0);
-    impl_->pred_debug.push_back(
-        absl::StrCat(impl_->nodes[node].path, " ", PredKey(p)));
+    impl_->pred_debug.push_back(absl::StrCat(impl_->nodes[node].path, " ", PredKey(p)));
     return id;
   }
 
@@ -300,10 +309,9 @@ class Compiler {
     std::vector<std::vector<uint32_t>> slots(2 * k + 1);
     auto pos = [&](const std::string& t) {
       return static_cast<size_t>(
-          std::lower_bound(idx.bounds.begin(), idx.bounds.end(), ParseCanonical(t),
-                           [](const DecimalView& a, const DecimalView& b) {
-                             return CompareDecimal(a, b) < 0;
-                           }) -
+          std::lower_bound(
+              idx.bounds.begin(), idx.bounds.end(), ParseCanonical(t),
+              [](const DecimalView& a, const DecimalView& b) { return CompareDecimal(a, b) < 0; }) -
           idx.bounds.begin());
     };
     for (auto& [id, p] : preds) {
@@ -339,7 +347,7 @@ struct RuleSet::Shared {
 namespace {
 
 absl::StatusOr<std::shared_ptr<const RuleSetImpl>> CompileSegment(std::vector<RuleDef> rules,
-                                                                 const CompileOptions& options) {
+                                                                  const CompileOptions& options) {
   auto impl = std::make_shared<RuleSetImpl>();
   impl->rules = std::move(rules);
   Compiler c(options, impl.get());
@@ -388,7 +396,7 @@ std::optional<size_t> RuleSet::Find(std::string_view id) const {
 }
 
 absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<RuleDef> rules,
-                                                               const CompileOptions& options) {
+                                                                const CompileOptions& options) {
   auto shared = std::make_shared<Shared>();
   shared->options = options;
   for (size_t i = 0; i < rules.size(); ++i) {
@@ -415,6 +423,9 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
   std::vector<uint64_t> removed =
       from->removed_ ? *from->removed_ : std::vector<uint64_t>((nbase + 63) / 64, 0);
   size_t removed_count = from->removed_count_;
+  // Live enabled rules of the base, kept up to date as rules are taken out.
+  size_t base_enabled =
+      from->enabled_ - (from->segments_.size() > 1 ? from->segments_[1].impl->enabled : 0);
 
   // Takes a live rule out of the base (by bit) or the delta; false if absent.
   auto take_out = [&](std::string_view id) {
@@ -431,6 +442,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
     if (word & bit) return false;
     word |= bit;
     ++removed_count;
+    if (base.impl->rules[it->second].enabled) --base_enabled;
     return true;
   };
   for (const std::string& id : remove)
@@ -453,9 +465,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
   std::shared_ptr<RuleSet> rs(new RuleSet());
   rs->shared_ = from->shared_;
   rs->segments_.push_back(base);
-  rs->enabled_ = base.impl->enabled;
-  for (size_t i = 0; i < nbase; ++i)
-    if (((removed[i / 64] >> (i % 64)) & 1) && base.impl->rules[i].enabled) --rs->enabled_;
+  rs->enabled_ = base_enabled;
   if (!delta.empty()) {
     auto seg = CompileSegment(std::move(delta), options);
     if (!seg.ok()) return seg.status();
@@ -473,9 +483,9 @@ std::string RuleSet::DebugString() const {
   for (size_t s = 0; s < segments_.size(); ++s) {
     const RuleSetImpl& m = *segments_[s].impl;
     if (segments_.size() > 1) absl::StrAppend(&out, "segment ", s, "\n");
-    absl::StrAppend(&out, "rules ", m.rules.size(), " enabled ", m.enabled, " preds ",
-                    m.num_preds, " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(),
-                    " paths ", m.leaves.size(), "\n");
+    absl::StrAppend(&out, "rules ", m.rules.size(), " enabled ", m.enabled, " preds ", m.num_preds,
+                    " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(), " paths ",
+                    m.leaves.size(), "\n");
     for (uint32_t p = 0; p < m.num_preds; ++p)
       absl::StrAppend(&out, "pred ", p, ": ", m.pred_debug[p], "\n");
     for (uint32_t c = 0; c < m.clause_preds.size(); ++c) {
