@@ -1,5 +1,10 @@
 // Rule files: structure, actions, ${VAR} expansion and diagnostics with
 // positions; every mistake is reported, not only the first.
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_join.h"
+#include "tests/reference.h"
 #include "tests/test_util.h"
 
 namespace weir::testing {
@@ -164,6 +169,114 @@ TEST(Loader, MissingFile) {
   LoadResult r = LoadRuleFiles({"/nonexistent/rules.yaml"});
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_EQ(r.diagnostics[0].ToString(), "/nonexistent/rules.yaml: cannot open rule file");
+}
+
+}  // namespace
+}  // namespace weir::testing
+
+// JSON rule files take a faster reader (simdjson); it must give exactly what
+// yaml-cpp's reading gives, and fall back to it (for positions) on mistakes.
+
+namespace weir::testing {
+namespace {
+
+void ToJson(const Json& j, std::string* out) {
+  switch (j.kind) {
+    case Json::kObject: {
+      *out += '{';
+      for (size_t i = 0; i < j.fields.size(); ++i) {
+        if (i) *out += ',';
+        Json key;
+        key.kind = Json::kString;
+        key.text = j.fields[i].first;
+        ToJson(key, out);
+        *out += ':';
+        ToJson(j.fields[i].second, out);
+      }
+      *out += '}';
+      return;
+    }
+    case Json::kArray:
+      *out += '[';
+      for (size_t i = 0; i < j.items.size(); ++i) {
+        if (i) *out += ',';
+        ToJson(j.items[i], out);
+      }
+      *out += ']';
+      return;
+    case Json::kString:
+      *out += '"';
+      for (char c : j.text) {
+        if (c == '"' || c == '\\') *out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof buf, "\\u%04x", c);
+          *out += buf;
+          continue;
+        }
+        *out += c;
+      }
+      *out += '"';
+      return;
+    default:
+      *out += j.text;  // numbers as written, literals
+  }
+}
+
+std::string Summary(const LoadResult& r) {
+  std::string s = DiagText(r);
+  if (!r.ok()) return s;
+  auto rs = RuleSet::Compile(r.ruleset.rules);
+  if (!rs.ok()) return s + std::string(rs.status().message());
+  s += (*rs)->DebugString();
+  for (const auto& rule : r.ruleset.rules)
+    s += rule.id + "|" + rule.description + "|" + (rule.enabled ? "on" : "off") + "|" +
+         rule.dialect + "|" + absl::StrJoin(rule.actions, ",") + "\n";
+  for (const auto& [name, a] : r.ruleset.actions) s += name + ":" + a.type + "\n";
+  return s;
+}
+
+TEST(Loader, FastJsonReaderAgreesWithYaml) {
+  std::ifstream in(std::string(WEIR_TEST_DATA) + "/pattern_cases.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Json cases;
+  ASSERT_TRUE(JsonParser::Parse(ss.str(), &cases));
+  int compared = 0, with_mistakes = 0;
+  for (const Json& c : cases.items) {
+    const Json* pattern = nullptr;
+    for (const auto& [k, v] : c.fields)
+      if (k == "pattern") pattern = &v;
+    if (!pattern) continue;
+    std::string json = R"({"version": 1, "actions": {"log": {"file": {"path": "x"}}}, "rules": [)"
+                       R"({"id": "r", "description": "d", "actions": ["log", {"stdout": {}}], "pattern": )";
+    ToJson(*pattern, &json);
+    json += R"(}, {"id": "f", "enabled": false, "filter": {"a.b": ["x*", "1"]}},)"
+            R"( {"id": "e", "events": ["/items/share", "/users/bob"]}]})";
+    LoadResult fast = Load(json, "r.json");
+    LoadResult yaml = Load("# read by yaml-cpp\n" + json, "r.json");
+    // The same positions too, one line down in the yaml-cpp copy.
+    for (auto& d : yaml.diagnostics) --d.where.line;
+    ASSERT_EQ(Summary(fast), Summary(yaml)) << json;
+    ++compared;
+    if (!fast.ok()) ++with_mistakes;
+  }
+  EXPECT_GT(compared, 300);
+  EXPECT_GT(with_mistakes, 50);
+}
+
+TEST(Loader, FastJsonReaderUndoesAFileWithMistakes) {
+  // The first file is fine; the second has a mistake and a duplicate id, so
+  // it is read again by yaml-cpp: its ids, actions and rules count once.
+  LoadResult r = ParseRules(
+      {{"a.json", R"({"rules": [{"id": "x", "filter": {"a": "1"}}]})"},
+       {"b.json", "{\"actions\": {\"n\": {\"stdout\": {}}},\n \"rules\": [{\"id\": \"y\", "
+                  "\"filter\": {\"a\": \"2\"}, \"actions\": [\"n\"]},\n {\"id\": \"x\", "
+                  "\"filter\": {\"a\": \"3\"}}]}"}});
+  EXPECT_THAT(DiagText(r),
+              ::testing::StrEq("b.json:3:9: rule 'x': duplicate rule id (first defined in a.json)\n"));
+  EXPECT_EQ(r.ruleset.rules.size(), 3u);
+  EXPECT_EQ(r.ruleset.actions.count("n"), 1u);
 }
 
 }  // namespace
