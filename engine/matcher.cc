@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/casefold.h"
+#include "engine/json_token.h"
 #include "engine/ruleset_impl.h"
 #include "simdjson.h"
 
@@ -277,12 +278,7 @@ class MatcherImpl {
         return !v.get_string().get(s);
       }
       case od::json_type::number: {
-        std::string_view raw = v.raw_json_token();
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
-                                raw.back() == '\r'))
-          raw.remove_suffix(1);
-        // The token runs to the next structural character; a valid number
-        // spans all of it.
+        std::string_view raw = NumberText(v);
         if (IsJsonNumber(raw)) return true;
         walk_error_ = simdjson::NUMBER_ERROR;
         return false;
@@ -416,10 +412,7 @@ class MatcherImpl {
       }
       case od::json_type::number: {
         if (node.leaf == kNone) return true;
-        std::string_view raw = v.raw_json_token();
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
-                                raw.back() == '\r'))
-          raw.remove_suffix(1);
+        std::string_view raw = NumberText(v);
         const LeafIndex& leaf = m_->leaves[node.leaf];
         // The exact decimal is parsed only when a binary double cannot
         // decide (see MatchScalar); textual rules need neither.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/decimal.h"
+#include "engine/json_token.h"
 #include "rules/frontend.h"
 #include "simdjson.h"
 
@@ -392,10 +393,7 @@ class Loader {
         return true;
       }
       case od::json_type::number: {
-        std::string_view raw = v.raw_json_token();
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
-                                raw.back() == '\r'))
-          raw.remove_suffix(1);
+        std::string_view raw = NumberText(v);
         *out = YAML::Node(std::string(raw));
         return true;
       }
