@@ -8,6 +8,7 @@
 #include "engine/casefold.h"
 #include "engine/json_token.h"
 #include "engine/ruleset_impl.h"
+#include "engine/validate.h"
 #include "simdjson.h"
 
 namespace weir {
@@ -15,10 +16,27 @@ namespace weir {
 namespace od = simdjson::ondemand;
 static_assert(Matcher::kPadding >= simdjson::SIMDJSON_PADDING);
 
+namespace {
+// The On-Demand parser's first-stage index of the event it parsed, so that
+// validating a matched event does not index it again (a tenth of the time
+// when most events match). simdjson keeps it private; access checking does
+// not apply to the arguments of an explicit instantiation
+// ([temp.spec.general]/6), which is how this names it. Checked against
+// simdjson 3 (Debian's 3.0.1): a renamed member fails to compile.
+static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3);
+using StageImpl = std::unique_ptr<simdjson::internal::dom_parser_implementation>;
+const StageImpl& FirstStage(const od::parser& p);
+template <StageImpl od::parser::*Member>
+struct FirstStageAccess {
+  friend const StageImpl& FirstStage(const od::parser& p) { return p.*Member; }
+};
+template struct FirstStageAccess<&od::parser::implementation>;
+}  // namespace
+
 class MatcherImpl {
  public:
   MatcherImpl(std::shared_ptr<const RuleSet> rules, const EventLimits& limits)
-      : limits_(limits), od_parser_(limits.max_event_bytes) {
+      : limits_(limits), od_parser_(limits.max_event_bytes), validator_(limits.max_depth) {
     Bind(std::move(rules));
   }
 
@@ -53,12 +71,13 @@ class MatcherImpl {
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     NextEpoch();
     event_end_ = event.data() + event.size();
-    last_event_ = {};
+    indexed_ = {};
     od::document& doc = doc_;
     auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
                                                                event.size() + Matcher::kPadding))
                    .get(doc);
     if (err) return JsonError(err);
+    indexed_ = event;
     // Each segment (the compiled base, then the delta of run-time changes)
     // walks the same parsed document; rewinding skips re-indexing it.
     for (size_t i = 0; i < segs_.size(); ++i) {
@@ -83,31 +102,18 @@ class MatcherImpl {
       }
       Collect(rules_->segment_offset(i), i == 0, out);
     }
-    last_event_ = event;
     return absl::OkStatus();
   }
 
-  // Checks the rest of the event matched last: reuses its parse (the
-  // structural index and UTF-8 check of On-Demand's first stage) and visits
-  // every value. A problem found is named by the full parser, so messages
-  // are the same as Validate()'s.
+  // Matched events are validated before they are output (SPEC §3); the
+  // match's own parse read only the paths rules name.
   absl::Status ValidateLast(std::string_view event) {
-    if (event.data() != last_event_.data() || event.size() != last_event_.size())
-      return Validate(event);
-    last_event_ = {};
-    if (DomOk(event)) return absl::OkStatus();
-    doc_.rewind();
-    return WalkAll() ? absl::OkStatus() : Explain(event);
-  }
-
-  // simdjson's DOM parser is the fast, strict check (measured faster than
-  // finishing the On-Demand walk on number-heavy events). It also rejects
-  // numbers outside the double range, which are valid JSON: only then does
-  // the walk decide.
-  bool DomOk(std::string_view event) {
-    if (!EnsureDom(event.size())) return false;
-    simdjson::dom::element el;
-    return !dom_parser_.parse(event.data(), event.size(), false).get(el) && el.is_object();
+    if (event.data() != indexed_.data() || event.size() != indexed_.size()) return Validate(event);
+    const StageImpl& stage = FirstStage(od_parser_);
+    walk_error_ = validator_.CheckIndexed(event.data(), event.size(),
+                                          stage->structural_indexes.get(),
+                                          stage->n_structural_indexes);
+    return walk_error_ ? Explain(event) : absl::OkStatus();
   }
 
   bool EnsureDom(size_t size) {
@@ -122,19 +128,14 @@ class MatcherImpl {
   // Numbers are checked against the JSON grammar, not the double range, so
   // 1e400 and 30-digit integers are valid (they match exactly).
   absl::Status Validate(std::string_view event) {
-    last_event_ = {};
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
-    if (DomOk(event)) return absl::OkStatus();
-    auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
-                                                               event.size() + Matcher::kPadding))
-                   .get(doc_);
-    if (err) return JsonError(err);
-    return WalkAll() ? absl::OkStatus() : Explain(event);
+    walk_error_ = validator_.Check(event.data(), event.size());
+    return walk_error_ ? Explain(event) : absl::OkStatus();
   }
 
-  // Names the first problem of an event the walk rejected, with simdjson's
-  // DOM parser (which finds the same problems; it is also stricter about
-  // number range, which the walk rightly is not).
+  // Names the first problem of an event the validator rejected, with
+  // simdjson's DOM parser (which finds the same problems and words them
+  // better; it is also stricter about number range, which weir is not).
   absl::Status Explain(std::string_view event) {
     if (walk_error_ == simdjson::DEPTH_ERROR) return JsonError(simdjson::DEPTH_ERROR);
     if (!EnsureDom(event.size())) return JsonError(simdjson::MEMALLOC);
@@ -211,87 +212,6 @@ class MatcherImpl {
 
   bool Fail(simdjson::error_code e) {
     error_ = e;
-    return false;
-  }
-
-  // Visits every value of doc_ (rewound or fresh); false on any problem.
-  bool WalkAll() {
-    walk_error_ = simdjson::SUCCESS;
-    od::object root;
-    if (auto e = doc_.get_object().get(root)) {
-      walk_error_ = e;
-      return false;
-    }
-    depth_ = 1;
-    if (!WalkObject(root)) return false;
-    // Nothing may follow the object.
-    if (doc_.current_location().error() != simdjson::OUT_OF_BOUNDS) {
-      walk_error_ = simdjson::TRAILING_CONTENT;
-      return false;
-    }
-    return true;
-  }
-
-  bool WalkObject(od::object& obj) {
-    if (depth_ > limits_.max_depth) {
-      walk_error_ = simdjson::DEPTH_ERROR;
-      return false;
-    }
-    for (auto fr : obj) {
-      od::field field;
-      std::string_view key;
-      if (std::move(fr).get(field) || field.unescaped_key().get(key)) return false;
-      od::value v = field.value();
-      if (!WalkValue(v)) return false;
-    }
-    return true;
-  }
-
-  bool WalkValue(od::value& v) {
-    od::json_type t;
-    if (v.type().get(t)) return false;
-    switch (t) {
-      case od::json_type::object: {
-        od::object o;
-        if (v.get_object().get(o)) return false;
-        ++depth_;
-        bool ok = WalkObject(o);
-        --depth_;
-        return ok;
-      }
-      case od::json_type::array: {
-        od::array a;
-        if (v.get_array().get(a)) return false;
-        if (++depth_ > limits_.max_depth) {
-          walk_error_ = simdjson::DEPTH_ERROR;
-          return false;
-        }
-        for (auto er : a) {
-          od::value elem;
-          if (std::move(er).get(elem) || !WalkValue(elem)) return false;
-        }
-        --depth_;
-        return true;
-      }
-      case od::json_type::string: {
-        std::string_view s;
-        return !v.get_string().get(s);
-      }
-      case od::json_type::number: {
-        std::string_view raw = NumberText(v);
-        if (IsJsonNumber(raw)) return true;
-        walk_error_ = simdjson::NUMBER_ERROR;
-        return false;
-      }
-      case od::json_type::boolean: {
-        bool b;
-        return !v.get_bool().get(b);
-      }
-      case od::json_type::null: {
-        bool n;
-        return !v.is_null().get(n) && n;
-      }
-    }
     return false;
   }
 
@@ -614,9 +534,10 @@ class MatcherImpl {
   std::shared_ptr<const RuleSet> rules_;
   const RuleSetImpl* m_ = nullptr;
   od::parser od_parser_;
-  od::document doc_;               // of the last Match, for ValidateLast
+  od::document doc_;
+  std::string_view indexed_;  // the event od_parser_ holds the index of
+  JsonValidator validator_;
   simdjson::error_code walk_error_ = simdjson::SUCCESS;
-  std::string_view last_event_;    // the event doc_ parsed, if Match succeeded
   simdjson::dom::parser dom_parser_;
   bool dom_ready_ = false;
   simdjson::error_code error_ = simdjson::SUCCESS;

@@ -10,7 +10,10 @@
 //   slow reference evaluator of the differential test agrees;
 // - when ValidatePadded rejects it: a failing Match gives the same error, and a
 //   Match that succeeded (it reads lazily) succeeds again with the same rules;
+// - ValidatePadded accepts exactly what the reference's strict JSON parser
+//   accepts as one object with valid UTF-8, within the limits;
 // - matches are ascending, unique and name enabled rules only.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +25,7 @@
 
 #include "fuzz/allow.h"
 #include "fuzz/fuzz_rules.h"
+#include "simdjson.h"
 #include "tests/reference.h"
 
 namespace {
@@ -100,6 +104,15 @@ bool LongNumber(std::string_view e) {
   return false;
 }
 
+// Nesting depth of a parsed value: the top-level object is 1.
+size_t Depth(const weir::testing::Json& j) {
+  size_t d = 0;
+  for (const auto& f : j.fields) d = std::max(d, Depth(f.second));
+  for (const auto& i : j.items) d = std::max(d, Depth(i));
+  bool container = j.kind == weir::testing::Json::kObject || j.kind == weir::testing::Json::kArray;
+  return container ? d + 1 : 0;
+}
+
 // Fills the padding with bytes that would change a number, close a string or
 // a container, or start an escape, if anything read them as part of the event.
 constexpr char kGarbage[] = "9\"\\]}e1,{\"a\":[";
@@ -127,6 +140,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return Show("Match", s1, s, a) + Show("MatchPadded", s2, s, b) +
            "ValidatePadded: " + v.ToString() + "\nevent: " + std::string(event);
   };
+
+  {
+    weir::testing::Json doc;
+    const std::string text(event);
+    bool oracle = size <= 4096 && weir::testing::JsonParser::Parse(text, &doc) &&
+                  doc.kind == weir::testing::Json::kObject && Depth(doc) <= 16 &&
+                  simdjson::validate_utf8(text.data(), text.size());
+    if (oracle != v.ok()) Fail("validation disagrees with the strict parser", all());
+  }
 
   if (v.ok()) {
     if (!s1.ok() || !s2.ok()) Fail("a valid event was rejected", all());

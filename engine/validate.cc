@@ -1,0 +1,198 @@
+#include "engine/validate.h"
+
+#include <cstring>
+#include <string_view>
+
+#include "engine/decimal.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace weir {
+namespace {
+
+using simdjson::error_code;
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+#if defined(__SSE2__)
+// Bit i set where p[i] (i < 16) is in [lo, hi].
+unsigned InRange(__m128i v, char lo, char hi) {
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
+      _mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+      _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(hi + 1)), v))));
+}
+unsigned Equal(__m128i v, char c) {
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+}
+#endif
+
+// The common number shapes, -?digits(.digits)? within 32 bytes, with a few
+// vector compares; everything else (exponents, long numbers) the scalar way.
+bool NumberOk(const char* p, const char* e) {
+#if defined(__SSE2__)
+  const size_t len = static_cast<size_t>(e - p);
+  if (len <= 32) {
+    // Reads 32 bytes: the event is followed by its padding.
+    __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+    // 64-bit masks: a test one past the last byte (bit 32) must read 0.
+    const uint64_t all = (uint64_t{1} << len) - 1;
+    const uint64_t digit = (InRange(lo, '0', '9') | uint64_t{InRange(hi, '0', '9')} << 16) & all;
+    const uint64_t dot = (Equal(lo, '.') | uint64_t{Equal(hi, '.')} << 16) & all;
+    const uint64_t minus = (Equal(lo, '-') | uint64_t{Equal(hi, '-')} << 16) & all;
+    if ((digit | dot | minus) == all) {
+      const unsigned s = static_cast<unsigned>(minus & 1);  // where the digits start
+      if (minus & ~uint64_t{1}) return false;
+      if (!((digit >> s) & 1)) return false;
+      if (p[s] == '0' && ((digit >> (s + 1)) & 1)) return false;  // leading zero
+      if (dot == 0) return true;
+      if (dot & (dot - 1)) return false;
+      const unsigned q = static_cast<unsigned>(__builtin_ctzll(dot));
+      return ((digit >> (q - 1)) & 1) && ((digit >> (q + 1)) & 1);
+    }
+  }
+#endif
+  return IsJsonNumber(std::string_view(p, static_cast<size_t>(e - p)));
+}
+
+// Whether [p, e) holds a backslash; strings are mostly short.
+bool HasBackslash(const char* p, const char* e) {
+#if defined(__SSE2__)
+  // Reads whole 16-byte blocks: the event is followed by its padding.
+  for (; p < e; p += 16) {
+    unsigned m = Equal(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), '\\');
+    if (e - p < 16) m &= (1u << (e - p)) - 1;
+    if (m) return true;
+  }
+  return false;
+#else
+  return std::memchr(p, '\\', static_cast<size_t>(e - p)) != nullptr;
+#endif
+}
+
+bool LiteralOk(const char* p, const char* e) {
+  std::string_view t(p, static_cast<size_t>(e - p));
+  return t == "true" || t == "false" || t == "null";
+}
+
+}  // namespace
+
+// A string token runs from its quote to the next structural character; the
+// first stage has checked its UTF-8 and control characters and that it is
+// closed, so only escapes are left, and only when there is a backslash.
+bool JsonValidator::StringOk(const char* quote, const char* end) {
+  const char* body = quote + 1;
+  if (!HasBackslash(body, end)) return true;
+  if (!impl_ && Reserve(0)) return false;  // parse_string needs an implementation
+  size_t need = static_cast<size_t>(end - body) + simdjson::SIMDJSON_PADDING;
+  if (unescaped_.size() < need) unescaped_.resize(need);
+  return impl_->parse_string(reinterpret_cast<const uint8_t*>(body),
+                             reinterpret_cast<uint8_t*>(unescaped_.data())) != nullptr;
+}
+
+error_code JsonValidator::Reserve(size_t len) {
+  if (!impl_) {
+    return simdjson::get_active_implementation()->create_dom_parser_implementation(
+        std::max<size_t>(len, 4096), max_depth_ + 2, impl_);
+  }
+  return impl_->capacity() < len ? impl_->set_capacity(len) : simdjson::SUCCESS;
+}
+
+error_code JsonValidator::Check(const char* buf, size_t len) {
+  if (auto e = Reserve(len)) return e;
+  if (auto e = impl_->stage1(reinterpret_cast<const uint8_t*>(buf), len,
+                             simdjson::stage1_mode::regular))
+    return e;
+  return CheckIndexed(buf, len, impl_->structural_indexes.get(), impl_->n_structural_indexes);
+}
+
+error_code JsonValidator::CheckIndexed(const char* buf, size_t len, const uint32_t* idx,
+                                       uint32_t n) {
+  if (stack_.empty()) stack_.resize(max_depth_ + 1);
+  if (n == 0) return simdjson::EMPTY;
+  if (buf[idx[0]] != '{') return simdjson::INCORRECT_TYPE;
+  // A scalar token ends where the next structural begins, less whitespace.
+  auto token_end = [&](uint32_t k) {
+    const char* e = buf + (k + 1 < n ? idx[k + 1] : len);
+    while (IsSpace(e[-1])) --e;
+    return e;
+  };
+  char* stack = stack_.data();
+  size_t depth = 0;
+  uint32_t i = 0;
+  // A goto state machine over the structurals: value, key, after a value.
+value:
+  if (i >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+  {
+    const char* p = buf + idx[i];
+    switch (*p) {
+      case '{':
+        if (depth >= max_depth_) return simdjson::DEPTH_ERROR;
+        if (++i < n && buf[idx[i]] == '}') {
+          ++i;
+          goto after;
+        }
+        stack[depth++] = '}';
+        goto key;
+      case '[':
+        if (depth >= max_depth_) return simdjson::DEPTH_ERROR;
+        if (++i < n && buf[idx[i]] == ']') {
+          ++i;
+          goto after;
+        }
+        stack[depth++] = ']';
+        goto value;
+      case '"':
+        if (!StringOk(p, buf + (i + 1 < n ? idx[i + 1] : len))) return simdjson::STRING_ERROR;
+        ++i;
+        goto after;
+      case '-':
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7':
+      case '8':
+      case '9':
+        if (!NumberOk(p, token_end(i))) return simdjson::NUMBER_ERROR;
+        ++i;
+        goto after;
+      case 't':
+      case 'f':
+      case 'n':
+        if (!LiteralOk(p, token_end(i))) return simdjson::T_ATOM_ERROR;
+        ++i;
+        goto after;
+      default:
+        return simdjson::TAPE_ERROR;
+    }
+  }
+key:
+  if (i + 2 >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+  if (buf[idx[i]] != '"') return simdjson::TAPE_ERROR;
+  if (!StringOk(buf + idx[i], buf + idx[i + 1])) return simdjson::STRING_ERROR;
+  if (buf[idx[i + 1]] != ':') return simdjson::TAPE_ERROR;
+  i += 2;
+  goto value;
+after:
+  if (depth == 0) return i == n ? simdjson::SUCCESS : simdjson::TRAILING_CONTENT;
+  if (i >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+  if (buf[idx[i]] == ',') {
+    ++i;
+    if (stack[depth - 1] == '}') goto key;
+    goto value;
+  }
+  if (buf[idx[i]] == stack[depth - 1]) {
+    --depth;
+    ++i;
+    goto after;
+  }
+  return simdjson::TAPE_ERROR;
+}
+
+}  // namespace weir

@@ -1,0 +1,50 @@
+// Full validation of one event (is it exactly one valid JSON object?) without
+// building anything: simdjson's first stage (structural index, UTF-8 and
+// string checks) and then a check of the grammar over the structural index.
+//
+// Why not simdjson's DOM parser: it also converts every number and writes a
+// tape, which matched events (validated before output, SPEC §3) do not need;
+// on number-heavy events this is about twice as fast. Numbers are checked
+// against the JSON grammar only, so 1e400 is valid, as everywhere in weir.
+//
+// Not thread-safe: one per thread (it owns its index buffers).
+#ifndef WEIR_ENGINE_VALIDATE_H_
+#define WEIR_ENGINE_VALIDATE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "simdjson.h"
+
+namespace weir {
+
+class JsonValidator {
+ public:
+  explicit JsonValidator(size_t max_depth) : max_depth_(max_depth) {}
+
+  // SUCCESS when buf[0, len) is one JSON object nested at most max_depth
+  // deep (the object itself is depth 1), with only whitespace around it.
+  // Otherwise an error code that says roughly what is wrong (callers that
+  // need exact wording ask the DOM parser). buf must be followed by at least
+  // simdjson::SIMDJSON_PADDING readable bytes.
+  simdjson::error_code Check(const char* buf, size_t len);
+
+  // Same, over a structural index simdjson's first stage already built for
+  // exactly these bytes (idx[0, n), as in dom_parser_implementation).
+  simdjson::error_code CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n);
+
+ private:
+  simdjson::error_code Reserve(size_t len);
+  bool StringOk(const char* quote, const char* end);
+
+  size_t max_depth_;
+  std::unique_ptr<simdjson::internal::dom_parser_implementation> impl_;
+  std::vector<char> stack_;  // closing character of each open container
+  std::string unescaped_;    // scratch for strings with escapes
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_VALIDATE_H_
