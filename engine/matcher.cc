@@ -8,6 +8,7 @@
 #include "engine/casefold.h"
 #include "engine/json_token.h"
 #include "engine/ruleset_impl.h"
+#include "engine/scan.h"
 #include "engine/validate.h"
 #include "simdjson.h"
 
@@ -70,7 +71,6 @@ class MatcherImpl {
     out->clear();
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     NextEpoch();
-    event_end_ = event.data() + event.size();
     indexed_ = {};
     od::document& doc = doc_;
     auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
@@ -218,11 +218,8 @@ class MatcherImpl {
   // The key's bytes; unescapes only when the key holds a backslash.
   bool Key(od::field& field, std::string_view* key) {
     const char* p = field.key().raw();
-    // Search no further than the event itself (plus its padding).
-    size_t room = p < event_end_ ? static_cast<size_t>(event_end_ - p) : 0;
-    const char* q = static_cast<const char*>(std::memchr(p, '"', room));
-    if (q && !std::memchr(p, '\\', q - p)) {
-      *key = std::string_view(p, q - p);
+    if (const char* q = PlainStringEnd(p)) {
+      *key = std::string_view(p, static_cast<size_t>(q - p));
       return true;
     }
     auto err = field.unescaped_key().get(*key);
@@ -542,7 +539,6 @@ class MatcherImpl {
   bool dom_ready_ = false;
   simdjson::error_code error_ = simdjson::SUCCESS;
   size_t depth_ = 0;
-  const char* event_end_ = nullptr;
 
   std::vector<Scratch> segs_;
   std::vector<uint32_t> dotted_;  // trie nodes reached by dotted keys, per open object
