@@ -57,6 +57,19 @@ class Compiler {
     impl_->nodes.emplace_back();  // root
   }
 
+  // Sizes the tables for `clauses` clauses and `preds` predicates (upper
+  // bounds): 100k rules otherwise spend a tenth of compiling in rehashing.
+  void Reserve(size_t clauses, size_t preds) {
+    preds_.reserve(preds);
+    clauses_.reserve(clauses);
+    pred_clauses_.reserve(preds);
+    track_.reserve(preds);
+    impl_->pred_debug.reserve(preds);
+    clause_preds_.reserve(clauses);
+    clause_conjs_.reserve(clauses);
+    clause_negated_.reserve(clauses);
+  }
+
   absl::Status AddRule(uint32_t rule_index, const RuleDef& rule) {
     for (const Conjunction& conj : rule.condition.any_of) {
       std::vector<uint32_t> pos, neg;
@@ -173,7 +186,8 @@ class Compiler {
   }
 
   absl::StatusOr<uint32_t> InternPred(uint32_t node, const Predicate& p) {
-    std::string key = absl::StrCat(node, "|", PredKey(p));
+    const std::string pred_key = PredKey(p);
+    std::string key = absl::StrCat(node, "|", pred_key);
     auto found = preds_.find(key);
     if (found != preds_.end()) return found->second;
     uint32_t id = static_cast<uint32_t>(pred_clauses_.size());
@@ -246,7 +260,7 @@ class Compiler {
     preds_.emplace(std::move(key), id);
     pred_clauses_.emplace_back();
     track_.push_back(0);
-    impl_->pred_debug.push_back(absl::StrCat(impl_->nodes[node].path, " ", PredKey(p)));
+    impl_->pred_debug.push_back(absl::StrCat(impl_->nodes[node].path, " ", pred_key));
     return id;
   }
 
@@ -351,6 +365,15 @@ absl::StatusOr<std::shared_ptr<const RuleSetImpl>> CompileSegment(std::vector<Ru
   auto impl = std::make_shared<RuleSetImpl>();
   impl->rules = std::move(rules);
   Compiler c(options, impl.get());
+  size_t clauses = 0, preds = 0;
+  for (const RuleDef& r : impl->rules) {
+    if (!r.enabled) continue;
+    for (const Conjunction& conj : r.condition.any_of) {
+      clauses += conj.all_of.size();
+      for (const Clause& clause : conj.all_of) preds += clause.any_of.size();
+    }
+  }
+  c.Reserve(clauses, preds);
   for (size_t i = 0; i < impl->rules.size(); ++i) {
     const RuleDef& r = impl->rules[i];
     if (!r.enabled) continue;
@@ -399,6 +422,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<Rule
                                                                 const CompileOptions& options) {
   auto shared = std::make_shared<Shared>();
   shared->options = options;
+  shared->base_ids.reserve(rules.size());
   for (size_t i = 0; i < rules.size(); ++i) {
     if (rules[i].id.empty()) continue;
     if (!shared->base_ids.emplace(rules[i].id, static_cast<uint32_t>(i)).second)

@@ -97,7 +97,7 @@ class UriParser {
  public:
   explicit UriParser(DiagSink& diags) : diags_(diags) {}
 
-  bool Parse(const YAML::Node& node, Uri* out) {
+  bool Parse(const RNode& node, Uri* out) {
     if (!node.IsScalar() || node.IsNull() || KindOf(node) != ScalarKind::kString) {
       diags_.Error(node, "a portal event URI must be a string such as /items/share");
       return false;
@@ -156,12 +156,12 @@ class UriParser {
   }
 
  private:
-  bool Fail(const YAML::Node& node, std::string message) {
+  bool Fail(const RNode& node, std::string message) {
     diags_.Error(node, std::move(message));
     return false;
   }
 
-  const Collection* FindCollection(const YAML::Node& node, const std::string& text,
+  const Collection* FindCollection(const RNode& node, const std::string& text,
                                    const std::string& seg) {
     for (const Collection& c : Collections())
       if (seg == c.plural) return &c;
@@ -279,7 +279,7 @@ Conjunction UriConjunction(const Group& g, const UriFields& f) {
 
 }  // namespace
 
-bool LowerEvents(const YAML::Node& node, DiagSink& diags, const UriFields& fields,
+bool LowerEvents(const RNode& node, DiagSink& diags, const UriFields& fields,
                  Condition* out) {
   if (!node.IsSequence()) {
     std::string hint;

@@ -8,7 +8,7 @@ namespace weir {
 
 namespace {
 
-bool AddWildcard(const YAML::Node& v, const std::string& path, DiagSink& diags,
+bool AddWildcard(const RNode& v, const std::string& path, DiagSink& diags,
                  const LoadOptions& options, Clause* clause) {
   if (!v.IsScalar() && !v.IsNull()) {
     diags.Error(v, absl::StrCat("the value of '", path,
@@ -43,7 +43,7 @@ bool AddWildcard(const YAML::Node& v, const std::string& path, DiagSink& diags,
 
 }  // namespace
 
-bool LowerFilter(const YAML::Node& node, DiagSink& diags, const LoadOptions& options,
+bool LowerFilter(const RNode& node, DiagSink& diags, const LoadOptions& options,
                  Condition* out) {
   size_t before = diags.count();
   if (!node.IsMap()) {
@@ -74,7 +74,7 @@ bool LowerFilter(const YAML::Node& node, DiagSink& diags, const LoadOptions& opt
     seen.push_back(path);
     Clause clause;
     clause.path = path;
-    const YAML::Node& v = kv.second;
+    const RNode& v = kv.second;
     if (v.IsSequence()) {
       if (v.size() == 0) {
         diags.Error(v, absl::StrCat("the list of wildcards for '", path, "' is empty"));

@@ -1,7 +1,9 @@
 // Reads rule files (YAML or JSON) with yaml-cpp, checks their structure and
 // hands each rule's condition to its dialect front end. yaml-cpp exceptions
 // are caught here and become diagnostics; none leave this file.
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -13,6 +15,7 @@
 #include "engine/json_token.h"
 #include "rules/frontend.h"
 #include "simdjson.h"
+#include "yaml-cpp/yaml.h"
 
 namespace weir {
 
@@ -31,9 +34,9 @@ const ConfigValue* ConfigValue::Find(std::string_view key) const {
   return nullptr;
 }
 
-SourceLocation DiagSink::Where(const YAML::Node& at) const {
-  YAML::Mark m = at.Mark();
-  return {file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
+SourceLocation DiagSink::Where(const RNode& at) const {
+  NodeMark m = at.Mark();
+  return {std::string(file_), m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
 }
 namespace {
 Diagnostic MakeDiag(SourceLocation where, std::string rule_id, std::string message) {
@@ -45,20 +48,20 @@ Diagnostic MakeDiag(SourceLocation where, std::string rule_id, std::string messa
 }
 }  // namespace
 
-void DiagSink::Error(const YAML::Node& at, std::string message) {
-  out_->push_back(MakeDiag(Where(at), rule_id_, std::move(message)));
+void DiagSink::Error(const RNode& at, std::string message) {
+  out_->push_back(MakeDiag(Where(at), std::string(rule_id_), std::move(message)));
 }
-void DiagSink::Error(const YAML::Mark& m, std::string message) {
+void DiagSink::Error(const NodeMark& m, std::string message) {
   SourceLocation where;
   where.file = file_;
   where.line = m.line >= 0 ? m.line + 1 : 0;
   where.column = m.column >= 0 ? m.column + 1 : 0;
-  out_->push_back(MakeDiag(std::move(where), rule_id_, std::move(message)));
+  out_->push_back(MakeDiag(std::move(where), std::string(rule_id_), std::move(message)));
 }
 
-ScalarKind KindOf(const YAML::Node& n) {
+ScalarKind KindOf(const RNode& n) {
   if (n.IsNull()) return ScalarKind::kNull;
-  if (n.Tag() == "!") return ScalarKind::kString;  // quoted
+  if (n.Quoted()) return ScalarKind::kString;
   const std::string& s = n.Scalar();
   if (s == "true" || s == "True" || s == "TRUE") return ScalarKind::kTrue;
   if (s == "false" || s == "False" || s == "FALSE") return ScalarKind::kFalse;
@@ -107,7 +110,7 @@ std::string Join(const std::set<std::string>& s) { return absl::StrJoin(s, ", ")
 // duplicates; reports each offender.
 const std::string kEmpty;
 
-bool CheckKeys(const YAML::Node& node, const std::set<std::string>& allowed, const char* what,
+bool CheckKeys(const RNode& node, const std::set<std::string>& allowed, const char* what,
                DiagSink& diags) {
   bool ok = true;
   std::vector<std::string_view> seen;
@@ -131,18 +134,18 @@ bool CheckKeys(const YAML::Node& node, const std::set<std::string>& allowed, con
 // linear search that also allocates, which shows with 100k rules).
 class Fields {
  public:
-  explicit Fields(const YAML::Node& map) {
+  explicit Fields(const RNode& map) {
     for (const auto& kv : map)
       if (kv.first.IsScalar()) kv_.emplace_back(kv.first.Scalar(), kv.second);
   }
-  YAML::Node operator[](std::string_view key) const {
+  RNode operator[](std::string_view key) const {
     for (const auto& [k, v] : kv_)
       if (k == key) return v;  // the first occurrence; duplicates are diagnosed
-    return YAML::Node(YAML::NodeType::Undefined);
+    return RNode();
   }
 
  private:
-  std::vector<std::pair<std::string, YAML::Node>> kv_;
+  std::vector<std::pair<std::string_view, RNode>> kv_;
 };
 
 // Offset of the first byte that is not part of valid UTF-8, or npos.
@@ -207,20 +210,22 @@ class Loader {
       return;
     }
     if (LooksLikeJson(text) && LoadJsonFast(file, text)) return;
-    YAML::Node root;
+    NodeTree tree;
     try {
-      root = YAML::Load(text);
+      YAML::Node doc = YAML::Load(text);
+      tree.AddYaml(doc);
     } catch (const YAML::Exception& e) {
       DiagSink d(&result_.diagnostics, file, "");
       std::string msg = e.msg;
       if (msg.find("alias") != std::string::npos || msg.find("anchor") != std::string::npos)
         msg += " (a value starting with * or & must be quoted, e.g. \"*.pdf\")";
-      d.Error(e.mark, absl::StrCat("not valid YAML/JSON: ", msg));
+      d.Error(NodeMark{e.mark.line, e.mark.column}, absl::StrCat("not valid YAML/JSON: ", msg));
       return;
     }
+    const RNode root = tree.Node(0);
     DiagSink top(&result_.diagnostics, file, "");
     if (root.IsNull()) {
-      top.Error(YAML::Mark::null_mark(), "the rule file is empty");
+      top.Error(NodeMark{}, "the rule file is empty");
       return;
     }
     UriFields fields;
@@ -239,7 +244,7 @@ class Loader {
 
   // Everything at the top of a rule file but the rules; false if the file
   // cannot be read further.
-  bool ReadTop(const std::string& file, const YAML::Node& root, UriFields* fields) {
+  bool ReadTop(const std::string& file, const RNode& root, UriFields* fields) {
     DiagSink top(&result_.diagnostics, file, "");
     if (!root.IsMap()) {
       top.Error(root, "a rule file must be a map with a 'rules:' list");
@@ -310,28 +315,39 @@ class Loader {
     od::document doc;
     od::object root;
     if (parser.iterate(json).get(doc) || doc.get_object().get(root)) return false;
+    lines_.Reset(json.data(), text.size());
     // Pass 1: everything but the rules (uri_fields must be known first).
-    YAML::Node top(YAML::NodeType::Map);
+    NodeTree top_tree;
+    uint32_t top = top_tree.Add(NodeTree::Type::kMap, {}, false, lines_.Mark(json.data()));
     bool have_rules = false;
+    const size_t kids_start = kid_stack_.size();
     for (auto fr : root) {
       od::field f;
       std::string_view key;
-      if (std::move(fr).get(f) || f.unescaped_key().get(key)) return false;
+      if (std::move(fr).get(f)) return false;
+      const char* key_at = f.key().raw() - 1;  // before unescaped_key() consumes it
+      if (f.unescaped_key().get(key)) return false;
       if (key == "rules") {
         have_rules = true;
         continue;
       }
-      YAML::Node v;
+      NodeMark key_mark = lines_.Mark(key_at);
+      kid_stack_.push_back(top_tree.Add(NodeTree::Type::kScalar, key, true, key_mark));
       od::value val = f.value();
-      if (!ToYaml(val, 0, &v)) return false;
-      top.force_insert(std::string(key), v);
+      uint32_t v;
+      if (!Build(&top_tree, val, 0, &v)) return false;
+      kid_stack_.push_back(v);
     }
+    top_tree.SetKids(top, kid_stack_.data() + kids_start, kid_stack_.size() - kids_start);
+    kid_stack_.resize(kids_start);
     if (!have_rules) return false;
     UriFields fields;
-    if (!ReadTop(file, top, &fields)) return false;
-    // Pass 2: each rule on its own.
+    if (!ReadTop(file, top_tree.Node(top), &fields)) return false;
+    // Pass 2: each rule on its own, in one reused tree.
     doc.rewind();
+    lines_.Rewind();
     if (doc.get_object().get(root)) return false;
+    NodeTree tree;
     for (auto fr : root) {
       od::field f;
       std::string_view key;
@@ -341,72 +357,109 @@ class Loader {
       if (f.value().get_array().get(rules)) return false;
       for (auto er : rules) {
         od::value rv;
-        YAML::Node rule;
-        if (std::move(er).get(rv) || !ToYaml(rv, 0, &rule)) return false;
-        ReadRule(file, rule, fields);
+        uint32_t r;
+        tree.Clear();
+        if (std::move(er).get(rv) || !Build(&tree, rv, 0, &r)) return false;
+        ReadRule(file, tree.Node(r), fields);
       }
       return true;  // a second "rules" key: yaml-cpp's path reports it
     }
     return false;
   }
 
-  // JSON value -> yaml-cpp node, keeping what the dialects look at: strings
-  // are quoted scalars (tag "!"), numbers keep their text as written.
-  static bool ToYaml(simdjson::ondemand::value& v, int depth, YAML::Node* out) {
+  // Byte offset in a JSON text -> 0-based line and byte column, as yaml-cpp
+  // counts them. Offsets come in document order, so a cursor finds the line.
+  class LineIndex {
+   public:
+    void Reset(const char* base, size_t size) {
+      base_ = base;
+      starts_.assign(1, 0);
+      for (const char* p = base; (p = static_cast<const char*>(
+                                      std::memchr(p, '\n', size - static_cast<size_t>(p - base))));
+           ++p)
+        starts_.push_back(static_cast<size_t>(p - base) + 1);
+      line_ = 0;
+    }
+    void Rewind() { line_ = 0; }
+    NodeMark Mark(const char* at) {
+      size_t off = static_cast<size_t>(at - base_);
+      if (off < starts_[line_]) line_ = 0;
+      while (line_ + 1 < starts_.size() && starts_[line_ + 1] <= off) ++line_;
+      return {static_cast<int>(line_), static_cast<int>(off - starts_[line_])};
+    }
+
+   private:
+    const char* base_ = nullptr;
+    std::vector<size_t> starts_;
+    size_t line_ = 0;
+  };
+
+  // A JSON value into `tree`, keeping what the dialects look at: strings are
+  // quoted scalars, numbers keep their text as written. False on anything
+  // unexpected (the file is then read by yaml-cpp).
+  bool Build(NodeTree* tree, simdjson::ondemand::value& v, int depth, uint32_t* out) {
     namespace od = simdjson::ondemand;
     if (depth > 64) return false;
+    const char* at;
     od::json_type t;
-    if (v.type().get(t)) return false;
+    if (v.current_location().get(at) || v.type().get(t)) return false;
+    const NodeMark mark = lines_.Mark(at);
     switch (t) {
       case od::json_type::object: {
         od::object o;
         if (v.get_object().get(o)) return false;
-        *out = YAML::Node(YAML::NodeType::Map);
+        *out = tree->Add(NodeTree::Type::kMap, {}, false, mark);
+        const size_t start = kid_stack_.size();
         for (auto fr : o) {
           od::field f;
           std::string_view key;
-          if (std::move(fr).get(f) || f.unescaped_key().get(key)) return false;
-          YAML::Node child;
+          if (std::move(fr).get(f)) return false;
+          const char* key_at = f.key().raw() - 1;  // before unescaped_key() consumes it
+          if (f.unescaped_key().get(key)) return false;
+          kid_stack_.push_back(tree->Add(NodeTree::Type::kScalar, key, true, lines_.Mark(key_at)));
           od::value cv = f.value();
-          if (!ToYaml(cv, depth + 1, &child)) return false;
-          out->force_insert(std::string(key), child);
+          uint32_t child;
+          if (!Build(tree, cv, depth + 1, &child)) return false;
+          kid_stack_.push_back(child);
         }
+        tree->SetKids(*out, kid_stack_.data() + start, kid_stack_.size() - start);
+        kid_stack_.resize(start);
         return true;
       }
       case od::json_type::array: {
         od::array a;
         if (v.get_array().get(a)) return false;
-        *out = YAML::Node(YAML::NodeType::Sequence);
+        *out = tree->Add(NodeTree::Type::kSequence, {}, false, mark);
+        const size_t start = kid_stack_.size();
         for (auto er : a) {
           od::value ev;
-          YAML::Node child;
-          if (std::move(er).get(ev) || !ToYaml(ev, depth + 1, &child)) return false;
-          out->push_back(child);
+          uint32_t child;
+          if (std::move(er).get(ev) || !Build(tree, ev, depth + 1, &child)) return false;
+          kid_stack_.push_back(child);
         }
+        tree->SetKids(*out, kid_stack_.data() + start, kid_stack_.size() - start);
+        kid_stack_.resize(start);
         return true;
       }
       case od::json_type::string: {
         std::string_view sv;
         if (v.get_string().get(sv)) return false;
-        *out = YAML::Node(std::string(sv));
-        out->SetTag("!");
+        *out = tree->Add(NodeTree::Type::kScalar, sv, true, mark);
         return true;
       }
-      case od::json_type::number: {
-        std::string_view raw = NumberText(v);
-        *out = YAML::Node(std::string(raw));
+      case od::json_type::number:
+        *out = tree->Add(NodeTree::Type::kScalar, NumberText(v), false, mark);
         return true;
-      }
       case od::json_type::boolean: {
         bool b;
         if (v.get_bool().get(b)) return false;
-        *out = YAML::Node(b ? "true" : "false");
+        *out = tree->Add(NodeTree::Type::kScalar, b ? "true" : "false", false, mark);
         return true;
       }
       case od::json_type::null: {
         bool n;
         if (v.is_null().get(n) || !n) return false;
-        *out = YAML::Node(YAML::NodeType::Null);
+        *out = tree->Add(NodeTree::Type::kNull, {}, false, mark);
         return true;
       }
     }
@@ -444,7 +497,7 @@ class Loader {
   }
 
  private:
-  void ReadUriFields(const YAML::Node& u, DiagSink& d, UriFields* f) {
+  void ReadUriFields(const RNode& u, DiagSink& d, UriFields* f) {
     if (!u.IsMap()) {
       d.Error(u, "'uri_fields' must be a map");
       return;
@@ -465,7 +518,7 @@ class Loader {
     }
   }
 
-  void ReadRule(const std::string& file, const YAML::Node& r, const UriFields& fields) {
+  void ReadRule(const std::string& file, const RNode& r, const UriFields& fields) {
     DiagSink anon(&result_.diagnostics, file, "");
     if (!r.IsMap()) {
       anon.Error(r, "each rule must be a map with 'id' and a condition");
@@ -489,7 +542,9 @@ class Loader {
     }
     DiagSink d(&result_.diagnostics, file, rule.id);
     rule.where = d.Where(r);
-    CheckKeys(r, {"id", "description", "enabled", "filter", "events", "pattern", "actions"},
+    static const std::set<std::string> kRuleKeys = {"id",      "description", "enabled", "filter",
+                                                     "events",  "pattern",     "actions"};
+    CheckKeys(r, kRuleKeys,
               "a rule", d);
     if (!rule.id.empty()) {
       auto [it, inserted] = ids_.emplace(rule.id, rule.where);
@@ -536,7 +591,7 @@ class Loader {
     result_.ruleset.rules.push_back(std::move(rule));
   }
 
-  void ReadRuleActions(const YAML::Node& a, DiagSink& d, RuleDef* rule) {
+  void ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule) {
     if (!a.IsSequence()) {
       d.Error(a, "'actions' must be a list of action names or inline actions");
       return;
@@ -562,7 +617,7 @@ class Loader {
 
   // Expands ${NAME} and ${NAME:-default}. Values are never echoed in
   // diagnostics: they may be secrets.
-  bool Expand(const YAML::Node& at, const std::string& in, DiagSink& d, std::string* out) {
+  bool Expand(const RNode& at, const std::string& in, DiagSink& d, std::string* out) {
     out->clear();
     bool ok = true;
     for (size_t i = 0; i < in.size();) {
@@ -600,7 +655,7 @@ class Loader {
     return ok;
   }
 
-  bool ReadConfig(const YAML::Node& n, DiagSink& d, ConfigValue* out) {
+  bool ReadConfig(const RNode& n, DiagSink& d, ConfigValue* out) {
     out->where = d.Where(n);
     if (n.IsNull()) {
       out->kind = ConfigValue::Kind::kNull;
@@ -627,7 +682,7 @@ class Loader {
     return ok;
   }
 
-  bool ReadAction(const YAML::Node& n, const std::string& name, DiagSink& d, ActionDef* def) {
+  bool ReadAction(const RNode& n, const std::string& name, DiagSink& d, ActionDef* def) {
     static const std::map<std::string, std::set<std::string>> kKeys = {
         {"stdout", {}},
         {"file", {"path"}},
@@ -652,7 +707,7 @@ class Loader {
     def->name = name;
     def->type = type;
     def->where = d.Where(n);
-    const YAML::Node& s = kv.second;
+    const RNode& s = kv.second;
     size_t before = d.count();
     if (!s.IsNull() && !s.IsMap()) {
       d.Error(s, absl::StrCat("the settings of '", type, "' must be a map"));
@@ -672,7 +727,7 @@ class Loader {
     return d.count() == before;
   }
 
-  void CheckWebhook(const YAML::Node& s, DiagSink& d) {
+  void CheckWebhook(const RNode& s, DiagSink& d) {
     if (!s.IsMap()) return;
     if (auto v = s["signature"]) {
       static const std::set<std::string> kinds = {"standard", "github", "uipath", "arcgis",
@@ -723,6 +778,8 @@ class Loader {
   };
   std::vector<PendingRef> pending_refs_;
   bool rule_limit_reported_ = false;
+  LineIndex lines_;                  // of the JSON file being read
+  std::vector<uint32_t> kid_stack_;  // children of the containers being built
   // While a JSON file is read by the fast path: what it added, to undo.
   std::vector<std::string>* ids_added_ = nullptr;
   std::vector<std::string>* actions_added_ = nullptr;

@@ -48,11 +48,11 @@ bool IsReservedInOr(std::string_view key) {
   return false;
 }
 
-bool IsString(const YAML::Node& n) { return n.IsScalar() && KindOf(n) == ScalarKind::kString; }
-bool IsNumber(const YAML::Node& n) { return n.IsScalar() && KindOf(n) == ScalarKind::kNumber; }
+bool IsString(const RNode& n) { return n.IsScalar() && KindOf(n) == ScalarKind::kString; }
+bool IsNumber(const RNode& n) { return n.IsScalar() && KindOf(n) == ScalarKind::kNumber; }
 
 // A short description of a node's type, for messages.
-const char* Describe(const YAML::Node& n) {
+const char* Describe(const RNode& n) {
   if (n.IsMap()) return "a map";
   if (n.IsSequence()) return "a list";
   switch (KindOf(n)) {
@@ -85,7 +85,7 @@ class PatternLowerer {
   };
 
   // Lowers the map `node` whose fields sit under `prefix`.
-  bool Object(const YAML::Node& node, const std::string& prefix, Scope scope, Dnf* out) {
+  bool Object(const RNode& node, const std::string& prefix, Scope scope, Dnf* out) {
     size_t before = diags_.count();
     if (node.size() == 0) {
       diags_.Error(node, scope.or_branch  ? "an alternative of '$or' is empty: name at least "
@@ -98,8 +98,8 @@ class PatternLowerer {
     Dnf result(1);
     std::set<std::string> seen;
     for (const auto& kv : node) {
-      const YAML::Node& key = kv.first;
-      const YAML::Node& value = kv.second;
+      const RNode& key = kv.first;
+      const RNode& value = kv.second;
       if (!key.IsScalar()) {
         diags_.Error(key, "a pattern key must be a field name");
         continue;
@@ -152,7 +152,7 @@ class PatternLowerer {
 
  private:
   // `$or`: a list of at least two pattern objects; the union of their DNFs.
-  bool Or(const YAML::Node& node, const std::string& prefix, Dnf* out) {
+  bool Or(const RNode& node, const std::string& prefix, Dnf* out) {
     if (!node.IsSequence()) {
       diags_.Error(node, absl::StrCat("'$or' must be a list of at least two pattern objects, not ",
                                       Describe(node)));
@@ -188,7 +188,7 @@ class PatternLowerer {
   }
 
   // AND of two DNFs: every alternative of one with every one of the other.
-  bool Product(Dnf* acc, const Dnf& other, const YAML::Node& at) {
+  bool Product(Dnf* acc, const Dnf& other, const RNode& at) {
     if (acc->size() * other.size() > options_.max_conjunctions_per_rule) {
       TooMany(at);
       return false;
@@ -206,7 +206,7 @@ class PatternLowerer {
     return true;
   }
 
-  void TooMany(const YAML::Node& at) {
+  void TooMany(const RNode& at) {
     diags_.Error(at, absl::StrCat("the pattern expands to more than ",
                                   options_.max_conjunctions_per_rule,
                                   " alternatives (each '$or' and each leaf that mixes "
@@ -216,7 +216,7 @@ class PatternLowerer {
   }
 
   // A leaf: a list of values and matchers, any of which may match.
-  bool Leaf(const YAML::Node& list, const std::string& path, Dnf* out) {
+  bool Leaf(const RNode& list, const std::string& path, Dnf* out) {
     if (list.size() == 0) {
       diags_.Error(list, absl::StrCat("the list of values for '", path,
                                       "' is empty; it would match nothing"));
@@ -254,7 +254,7 @@ class PatternLowerer {
   }
 
   // An exact value: string, number, true, false or null.
-  void Value(const YAML::Node& v, const std::string& path, std::vector<Predicate>* preds) {
+  void Value(const RNode& v, const std::string& path, std::vector<Predicate>* preds) {
     switch (KindOf(v)) {
       case ScalarKind::kString:
         preds->push_back(Make(PredicateKind::kStringGlob, EscapeGlobLiteral(v.Scalar())));
@@ -270,7 +270,7 @@ class PatternLowerer {
     }
   }
 
-  bool Number(const YAML::Node& v, std::string* canon) {
+  bool Number(const RNode& v, std::string* canon) {
     std::string storage;
     DecimalView d;
     if (!ParseRuleNumber(v.Scalar(), &storage, &d)) {
@@ -282,7 +282,7 @@ class PatternLowerer {
   }
 
   // Requires a string operand; a plain YAML number or boolean is not one.
-  bool NeedString(const YAML::Node& v, const std::string& what) {
+  bool NeedString(const RNode& v, const std::string& what) {
     if (IsString(v)) return true;
     std::string hint;
     if (v.IsScalar() && !v.IsNull()) hint = absl::StrCat(" (quote it: \"", v.Scalar(), "\")");
@@ -291,7 +291,7 @@ class PatternLowerer {
   }
 
   // A matcher object: exactly one operator.
-  void Matcher(const YAML::Node& m, const std::string& path, std::vector<Predicate>* preds,
+  void Matcher(const RNode& m, const std::string& path, std::vector<Predicate>* preds,
                bool* exists_false) {
     if (m.size() != 1) {
       if (m.size() == 0) {
@@ -308,7 +308,7 @@ class PatternLowerer {
     }
     auto kv = *m.begin();
     const std::string op = kv.first.IsScalar() ? kv.first.Scalar() : "";
-    const YAML::Node& v = kv.second;
+    const RNode& v = kv.second;
     if (op == "prefix" || op == "suffix") {
       bool is_prefix = op == "prefix";
       if (v.IsMap()) {
@@ -319,7 +319,7 @@ class PatternLowerer {
           return;
         }
         // A copy: the pair an iterator yields is a temporary.
-        const YAML::Node s = v.begin()->second;
+        const RNode s = v.begin()->second;
         if (!NeedString(s, absl::StrCat("'", op, ": {equals-ignore-case}'"))) return;
         std::string folded;
         FoldCase(s.Scalar(), &folded);
@@ -377,7 +377,7 @@ class PatternLowerer {
 
   // Checks an EventBridge wildcard: `\*` and `\\` are the only escapes, and
   // two unescaped stars may not touch (EventBridge rejects `**`).
-  bool Wildcard(const YAML::Node& v) {
+  bool Wildcard(const RNode& v) {
     const std::string& text = v.Scalar();
     bool last_star = false;
     size_t stars = 0;
@@ -420,7 +420,7 @@ class PatternLowerer {
 
   // anything-but: a string, a number, a non-empty list of strings or of
   // numbers, or {prefix|suffix|equals-ignore-case|wildcard: string or list}.
-  void AnythingBut(const YAML::Node& v, std::vector<Predicate>* preds) {
+  void AnythingBut(const RNode& v, std::vector<Predicate>* preds) {
     static constexpr char kForms[] =
         "'anything-but' takes a string, a number, a list of strings or of numbers, or one of "
         "{prefix|suffix|equals-ignore-case|wildcard: string or list of strings}";
@@ -439,7 +439,7 @@ class PatternLowerer {
         return;
       }
       std::string what = absl::StrCat("'anything-but: {", op, "}'");
-      std::vector<YAML::Node> items;
+      std::vector<RNode> items;
       if (kv.second.IsSequence()) {
         if (kv.second.size() == 0) {
           diags_.Error(kv.second, absl::StrCat(what, " needs at least one string"));
@@ -449,7 +449,7 @@ class PatternLowerer {
       } else {
         items.push_back(kv.second);
       }
-      for (const YAML::Node& e : items) {
+      for (const RNode& e : items) {
         if (!NeedString(e, what)) continue;
         const std::string& s = e.Scalar();
         if (op == "prefix" || op == "suffix") {
@@ -468,7 +468,7 @@ class PatternLowerer {
         }
       }
     } else {
-      std::vector<YAML::Node> items;
+      std::vector<RNode> items;
       if (v.IsSequence()) {
         if (v.size() == 0) {
           diags_.Error(v, "'anything-but' needs at least one value");
@@ -479,7 +479,7 @@ class PatternLowerer {
         items.push_back(v);
       }
       bool strings = false, numbers = false;
-      for (const YAML::Node& e : items) {
+      for (const RNode& e : items) {
         if (IsString(e)) {
           strings = true;
           ab.excluded.push_back(Make(PredicateKind::kStringGlob, EscapeGlobLiteral(e.Scalar())));
@@ -502,7 +502,7 @@ class PatternLowerer {
 
   // numeric: ["=", n], [op, n] with op one of < <= > >=, or
   // [">"|">=", low, "<"|"<=", high] with low < high.
-  void Numeric(const YAML::Node& v, std::vector<Predicate>* preds) {
+  void Numeric(const RNode& v, std::vector<Predicate>* preds) {
     static constexpr char kForms[] =
         "'numeric' takes [\"=\", n], [\"<\"|\"<=\"|\">\"|\">=\", n] or "
         "[\">\"|\">=\", low, \"<\"|\"<=\", high]";
@@ -510,13 +510,13 @@ class PatternLowerer {
       diags_.Error(v, kForms);
       return;
     }
-    std::vector<YAML::Node> items;
+    std::vector<RNode> items;
     for (const auto& e : v) items.push_back(e);
     std::string ops[2], nums[2];
     bool ok = true;
     for (size_t i = 0; i < items.size(); i += 2) {
-      const YAML::Node& op = items[i];
-      const YAML::Node& n = items[i + 1];
+      const RNode& op = items[i];
+      const RNode& n = items[i + 1];
       std::string o = op.IsScalar() ? op.Scalar() : "";
       if (!IsString(op) ||
           (o != "=" && o != "<" && o != "<=" && o != ">" && o != ">=")) {
@@ -583,7 +583,7 @@ class PatternLowerer {
 
 }  // namespace
 
-bool LowerPattern(const YAML::Node& node, DiagSink& diags, const LoadOptions& options,
+bool LowerPattern(const RNode& node, DiagSink& diags, const LoadOptions& options,
                   Condition* out) {
   if (!node.IsMap()) {
     diags.Error(node, absl::StrCat("'pattern' must be an event pattern: a map from field name to "

@@ -231,7 +231,8 @@ std::string Summary(const LoadResult& r) {
   s += (*rs)->DebugString();
   for (const auto& rule : r.ruleset.rules)
     s += rule.id + "|" + rule.description + "|" + (rule.enabled ? "on" : "off") + "|" +
-         rule.dialect + "|" + absl::StrJoin(rule.actions, ",") + "\n";
+         rule.dialect + "|" + absl::StrJoin(rule.actions, ",") + "|" +
+         std::to_string(rule.where.line) + ":" + std::to_string(rule.where.column) + "\n";
   for (const auto& [name, a] : r.ruleset.actions) s += name + ":" + a.type + "\n";
   return s;
 }
@@ -257,6 +258,7 @@ TEST(Loader, FastJsonReaderAgreesWithYaml) {
     LoadResult yaml = Load("# read by yaml-cpp\n" + json, "r.json");
     // The same positions too, one line down in the yaml-cpp copy.
     for (auto& d : yaml.diagnostics) --d.where.line;
+    for (auto& r : yaml.ruleset.rules) --r.where.line;
     ASSERT_EQ(Summary(fast), Summary(yaml)) << json;
     ++compared;
     if (!fast.ok()) ++with_mistakes;
@@ -274,7 +276,7 @@ TEST(Loader, FastJsonReaderUndoesAFileWithMistakes) {
                   "\"filter\": {\"a\": \"2\"}, \"actions\": [\"n\"]},\n {\"id\": \"x\", "
                   "\"filter\": {\"a\": \"3\"}}]}"}});
   EXPECT_THAT(DiagText(r),
-              ::testing::StrEq("b.json:3:9: rule 'x': duplicate rule id (first defined in a.json)\n"));
+              ::testing::StrEq("b.json:3:9: rule 'x': duplicate rule id (first defined at a.json:1:12)\n"));
   EXPECT_EQ(r.ruleset.rules.size(), 3u);
   EXPECT_EQ(r.ruleset.actions.count("n"), 1u);
 }
