@@ -7,6 +7,11 @@
 // ResourceExhausted (a limit): InvalidArgument means a front end let through a
 // condition it should have rejected. A NUL byte splits the input into two
 // rule files (duplicate ids and action references across files).
+//
+// The fast readers (simdjson for JSON, libyaml for YAML) must agree with
+// yaml-cpp on files without mistakes: a single file that loads cleanly is
+// loaded again behind a "--- !!map" line (a tag makes the fast readers give
+// up), and the rules, their positions and the compiled set must be the same.
 // WEIR_FUZZ_ALLOW (see allow.h) tolerates known bugs by name.
 #include <cstdint>
 #include <cstdio>
@@ -60,6 +65,35 @@ void Run(std::string_view input) {
     (void)d.ToString();
   }
   if (!lr.ok()) return;
+  if (files.size() == 1 && input.find("---") == std::string_view::npos &&
+      input.find("...") == std::string_view::npos && input.find('%') == std::string_view::npos &&
+      input.find('\t') == std::string_view::npos && input.find('\r') == std::string_view::npos) {
+    std::vector<weir::RuleText> ref_files = {{"rules.yaml", "--- !!map\n" + files[0].text}};
+    weir::LoadResult ref = weir::ParseRules(ref_files, lo);
+    // libyaml reads some valid YAML that yaml-cpp 0.7 rejects; nothing else
+    // may differ.
+    bool yaml_cpp_cannot_parse =
+        !ref.ok() && ref.diagnostics[0].message.rfind("not valid YAML/JSON", 0) == 0;
+    if (!ref.ok() && !yaml_cpp_cannot_parse)
+      Fail("yaml-cpp finds mistakes the fast reader did not: " + ref.diagnostics[0].ToString(),
+           input);
+    auto show = [](const weir::LoadResult& r, int shift) {
+      std::string out;
+      for (const weir::RuleDef& d : r.ruleset.rules) {
+        out += d.id + "|" + d.description + "|" + (d.enabled ? "on" : "off") + "|" + d.dialect +
+               "|" + std::to_string(d.where.line - shift) + ":" + std::to_string(d.where.column);
+        for (const std::string& a : d.actions) out += "|" + a;
+        out += "\n";
+      }
+      for (const auto& [name, a] : r.ruleset.actions) out += name + ":" + a.type + "\n";
+      auto rs = weir::RuleSet::Compile(r.ruleset.rules);
+      out += rs.ok() ? (*rs)->DebugString() : rs.status().ToString();
+      return out;
+    };
+    if (ref.ok() && show(lr, 0) != show(ref, 1))
+      Fail("the fast reader and yaml-cpp disagree:\n" + show(lr, 0) + "\n---\n" + show(ref, 1),
+           input);
+  }
   weir::CompileOptions co;
   co.max_wildcard_stars = lo.max_wildcard_stars;
   co.max_wildcard_automaton_bytes = 8 << 20;

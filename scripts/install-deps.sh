@@ -3,7 +3,7 @@
 # does nothing when everything is there already.
 set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config
-      libsimdjson-dev libre2-dev libyaml-cpp-dev libabsl-dev
+      libsimdjson-dev libre2-dev libyaml-cpp-dev libyaml-dev libabsl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       clang libclang-rt-14-dev jq)
 missing=()

@@ -1,5 +1,6 @@
 // Rule files: structure, actions, ${VAR} expansion and diagnostics with
 // positions; every mistake is reported, not only the first.
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -255,7 +256,8 @@ TEST(Loader, FastJsonReaderAgreesWithYaml) {
     json += R"(}, {"id": "f", "enabled": false, "filter": {"a.b": ["x*", "1"]}},)"
             R"( {"id": "e", "events": ["/items/share", "/users/bob"]}]})";
     LoadResult fast = Load(json, "r.json");
-    LoadResult yaml = Load("# read by yaml-cpp\n" + json, "r.json");
+    // A tag makes both fast readers give up: yaml-cpp reads the copy.
+    LoadResult yaml = Load("--- !!map\n" + json, "r.json");
     // The same positions too, one line down in the yaml-cpp copy.
     for (auto& d : yaml.diagnostics) --d.where.line;
     for (auto& r : yaml.ruleset.rules) --r.where.line;
@@ -279,6 +281,83 @@ TEST(Loader, FastJsonReaderUndoesAFileWithMistakes) {
               ::testing::StrEq("b.json:3:9: rule 'x': duplicate rule id (first defined at a.json:1:12)\n"));
   EXPECT_EQ(r.ruleset.rules.size(), 3u);
   EXPECT_EQ(r.ruleset.actions.count("n"), 1u);
+}
+
+// YAML files take libyaml's event parser; on files without mistakes it must
+// give what yaml-cpp gives, positions included. An explicit tag makes the
+// fast reader give up, so "version: !!int 1" on a first line forces yaml-cpp.
+LoadResult LoadByYamlCpp(const std::string& yaml, const std::string& name) {
+  size_t v = yaml.rfind("\nversion: 1\n", std::string::npos);
+  if (yaml.rfind("version: 1\n", 0) == 0) v = 0;
+  else if (v != std::string::npos) ++v;
+  if (v != std::string::npos) {  // tag the existing key: positions stay put
+    std::string tagged = yaml;
+    tagged.replace(v, 10, "version: !!int 1");
+    return Load(tagged, name);
+  }
+  LoadResult r = Load("version: !!int 1\n" + yaml, name);
+  for (auto& d : r.diagnostics) --d.where.line;
+  for (auto& rule : r.ruleset.rules) --rule.where.line;
+  return r;
+}
+
+TEST(Loader, FastYamlReaderAgreesWithYamlCpp) {
+  std::ifstream in(std::string(WEIR_TEST_DATA) + "/pattern_cases.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Json cases;
+  ASSERT_TRUE(JsonParser::Parse(ss.str(), &cases));
+  int compared = 0, valid = 0;
+  for (const Json& c : cases.items) {
+    const Json* pattern = nullptr;
+    for (const auto& [k, v] : c.fields)
+      if (k == "pattern") pattern = &v;
+    if (!pattern) continue;
+    std::string flow;
+    ToJson(*pattern, &flow);
+    std::string yaml =
+        "actions:\n  log: {file: {path: x}}\n  hook:\n    webhook:\n      url: 'http://h/'\n"
+        "      headers: {X-A: \"b\"}\nrules:\n  - id: r\n    description: >-\n      folded\n"
+        "      text\n    actions: [log, {stdout: {}}]\n    pattern: " + flow + "\n"
+        "  - id: f\n    enabled: false\n    filter:\n      a.b: [\"x*\", 1, ~]\n"
+        "      c: &v \"é\"\n      d: *v\n"
+        "  - id: e\n    events:\n      - /items/share\n      - /users/bob\n    actions:\n"
+        "      - hook\n";
+    LoadResult fast = Load(yaml, "r.yaml");
+    LoadResult ref = LoadByYamlCpp(yaml, "r.yaml");
+    ASSERT_EQ(Summary(fast), Summary(ref)) << yaml;
+    ++compared;
+    if (fast.ok()) ++valid;
+  }
+  EXPECT_GT(compared, 300);
+  EXPECT_GT(valid, 200);
+  // The examples' rule files.
+  compared = 0;
+  namespace fs = std::filesystem;
+  for (const auto& dir : fs::directory_iterator(fs::path(WEIR_SOURCE_DIR) / "examples")) {
+    for (const char* f : {"rules.yaml", "bad-rules.yaml"}) {
+      std::ifstream file(dir.path() / f);
+      if (!file) continue;
+      std::stringstream text;
+      text << file.rdbuf();
+      std::string body = text.str();
+      ++compared;
+      ASSERT_EQ(Summary(Load(body, f)), Summary(LoadByYamlCpp(body, f))) << dir.path() / f;
+    }
+  }
+  EXPECT_GE(compared, 5);
+}
+
+// "?" inside a plain scalar in a flow list is valid YAML that yaml-cpp 0.7
+// rejects ("unknown token"); libyaml reads it, also when the file has a
+// mistake elsewhere (its diagnostics are then the ones reported).
+TEST(Loader, YamlThatOnlyLibyamlReads) {
+  const std::string ok = "rules:\n  - id: a\n    filter: {x: [a?b, c]}\n";
+  LoadResult r = Load(ok, "r.yaml");
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  EXPECT_THAT(DiagText(Load(ok + "  - id: a\n    filter: {y: z}\n", "r.yaml")),
+              ::testing::StrEq("r.yaml:4:9: rule 'a': duplicate rule id (first defined at "
+                               "r.yaml:2:5)\n"));
 }
 
 }  // namespace
