@@ -62,17 +62,20 @@ class Compiler {
   void Reserve(size_t clauses, size_t preds) {
     preds_.reserve(preds);
     clauses_.reserve(clauses);
-    pred_clauses_.reserve(preds);
+    pred_clause_pairs_.reserve(preds);
     track_.reserve(preds);
-    impl_->pred_debug.reserve(preds);
-    clause_preds_.reserve(clauses);
-    clause_conjs_.reserve(clauses);
+    impl_->clause_preds.offsets.reserve(clauses + 1);
+    impl_->clause_preds.ids.reserve(preds);
+    clause_uses_.reserve(clauses);
     clause_negated_.reserve(clauses);
   }
 
   absl::Status AddRule(uint32_t rule_index, const RuleDef& rule) {
     for (const Conjunction& conj : rule.condition.any_of) {
-      std::vector<uint32_t> pos, neg;
+      std::vector<uint32_t>& pos = pos_;
+      std::vector<uint32_t>& neg = neg_;
+      pos.clear();
+      neg.clear();
       for (const Clause& clause : conj.all_of) {
         auto id = InternClause(clause);
         if (!id.ok()) return id.status();
@@ -84,39 +87,41 @@ class Compiler {
       impl_->conjs.push_back({rule_index, consistent});
       impl_->conj_clauses.Add(pos);
       impl_->conj_negated.Add(neg);
-      for (uint32_t c : pos) clause_conjs_[c].push_back(cid);
+      for (uint32_t c : pos) ++clause_uses_[c];
       if (pos.empty()) impl_->always.push_back(cid);
       if (consistent) {
         impl_->track_contexts = true;
         for (uint32_t c : pos)
-          for (uint32_t p : clause_preds_[c]) track_[p] = 1;
+          for (const uint32_t* p = impl_->clause_preds.begin(c); p != impl_->clause_preds.end(c);
+               ++p)
+            track_[*p] = 1;
       }
     }
     return absl::OkStatus();
   }
 
   absl::Status Finish() {
-    impl_->num_preds = static_cast<uint32_t>(pred_clauses_.size());
+    impl_->num_preds = num_preds_;
     impl_->pred_track = std::move(track_);
-    for (auto& l : pred_clauses_) impl_->pred_clauses.Add(l);
-    for (auto& l : clause_preds_) impl_->clause_preds.Add(l);
+    impl_->pred_clauses = FromPairs(pred_clause_pairs_, num_preds_);
     // Anchor each conjunction on its rarest positive clause (the one fewest
     // conjunctions use): a clause shared by many rules, like "source is
     // item", must not touch them all on every event. The other clauses are
     // checked only for the candidates an anchor yields.
-    std::vector<std::vector<uint32_t>> anchored(clause_conjs_.size());
+    std::vector<std::pair<uint32_t, uint32_t>> anchored;  // (clause, conj)
+    anchored.reserve(impl_->conjs.size());
     for (uint32_t j = 0; j < impl_->conjs.size(); ++j) {
       uint32_t best = kNone;
       size_t best_uses = SIZE_MAX;
       for (const uint32_t* c = impl_->conj_clauses.begin(j); c != impl_->conj_clauses.end(j); ++c) {
-        if (clause_conjs_[*c].size() < best_uses) {
-          best_uses = clause_conjs_[*c].size();
+        if (clause_uses_[*c] < best_uses) {
+          best_uses = clause_uses_[*c];
           best = *c;
         }
       }
-      if (best != kNone) anchored[best].push_back(j);
+      if (best != kNone) anchored.push_back({best, j});
     }
-    for (auto& l : anchored) impl_->clause_conjs.Add(l);
+    impl_->clause_conjs = FromPairs(anchored, clause_uses_.size());
     impl_->clause_negated = std::move(clause_negated_);
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];
@@ -165,7 +170,8 @@ class Compiler {
   absl::StatusOr<uint32_t> InternClause(const Clause& clause) {
     if (clause.path.empty()) return absl::InvalidArgumentError("empty path");
     uint32_t node = Node(clause.path);
-    std::vector<uint32_t> preds;
+    std::vector<uint32_t>& preds = clause_scratch_;
+    preds.clear();
     for (const Predicate& p : clause.any_of) {
       auto id = InternPred(node, p);
       if (!id.ok()) return id.status();
@@ -175,22 +181,21 @@ class Compiler {
     std::sort(preds.begin(), preds.end());
     preds.erase(std::unique(preds.begin(), preds.end()), preds.end());
     std::string key = absl::StrCat(clause.negated ? "!" : "", absl::StrJoin(preds, ","));
-    auto [it, inserted] = clauses_.emplace(key, static_cast<uint32_t>(clause_preds_.size()));
+    auto [it, inserted] = clauses_.emplace(key, static_cast<uint32_t>(clause_uses_.size()));
     if (inserted) {
-      for (uint32_t p : preds) pred_clauses_[p].push_back(it->second);
-      clause_preds_.push_back(preds);
-      clause_conjs_.emplace_back();
+      for (uint32_t p : preds) pred_clause_pairs_.push_back({p, it->second});
+      impl_->clause_preds.Add(preds);
+      clause_uses_.push_back(0);
       clause_negated_.push_back(clause.negated);
     }
     return it->second;
   }
 
   absl::StatusOr<uint32_t> InternPred(uint32_t node, const Predicate& p) {
-    const std::string pred_key = PredKey(p);
-    std::string key = absl::StrCat(node, "|", pred_key);
+    std::string key = absl::StrCat(node, "|", PredKey(p));
     auto found = preds_.find(key);
     if (found != preds_.end()) return found->second;
-    uint32_t id = static_cast<uint32_t>(pred_clauses_.size());
+    uint32_t id = num_preds_;
     LeafIndex& leaf = Leaf(node);
     std::string err;
     switch (p.kind) {
@@ -257,10 +262,11 @@ class Compiler {
         break;
       }
     }
-    preds_.emplace(std::move(key), id);
-    pred_clauses_.emplace_back();
+    // The key is kept (a deque does not move it) for the map and DebugString.
+    impl_->pred_keys.push_back(std::move(key));
+    preds_.emplace(impl_->pred_keys.back(), id);
+    ++num_preds_;
     track_.push_back(0);
-    impl_->pred_debug.push_back(absl::StrCat(impl_->nodes[node].path, " ", pred_key));
     return id;
   }
 
@@ -338,12 +344,25 @@ class Compiler {
 
   const CompileOptions& opts_;
   RuleSetImpl* impl_;
-  absl::flat_hash_map<std::string, uint32_t> preds_;
+  // Posting lists from (list, id) pairs, ids in the order given.
+  static Postings FromPairs(const std::vector<std::pair<uint32_t, uint32_t>>& pairs, size_t n) {
+    Postings out;
+    out.offsets.assign(n + 1, 0);
+    for (const auto& [list, id] : pairs) ++out.offsets[list + 1];
+    for (size_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
+    out.ids.resize(pairs.size());
+    std::vector<uint32_t> next(out.offsets.begin(), out.offsets.end() - 1);
+    for (const auto& [list, id] : pairs) out.ids[next[list]++] = id;
+    return out;
+  }
+
+  absl::flat_hash_map<std::string_view, uint32_t, SvHash, SvEq> preds_;  // into pred_keys
+  uint32_t num_preds_ = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> pred_clause_pairs_;  // (pred, clause)
+  std::vector<uint32_t> clause_uses_;  // positive uses per clause, to pick anchors
+  std::vector<uint32_t> pos_, neg_, clause_scratch_;
   absl::flat_hash_map<std::string, uint32_t> clauses_;
-  std::vector<std::vector<uint32_t>> pred_clauses_;
   std::vector<uint8_t> track_;
-  std::vector<std::vector<uint32_t>> clause_preds_;
-  std::vector<std::vector<uint32_t>> clause_conjs_;
   std::vector<uint8_t> clause_negated_;
   std::vector<std::vector<std::pair<uint32_t, Predicate>>> range_preds_;
   // "*lit*" globs per index, in case they go to the automaton after all.
@@ -511,7 +530,13 @@ std::string RuleSet::DebugString() const {
                     " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(), " paths ",
                     m.leaves.size(), "\n");
     for (uint32_t p = 0; p < m.num_preds; ++p)
-      absl::StrAppend(&out, "pred ", p, ": ", m.pred_debug[p], "\n");
+    {
+      // "node|key" -> "path key"
+      const std::string& k = m.pred_keys[p];
+      size_t bar = k.find('|');
+      uint32_t node = static_cast<uint32_t>(std::stoul(k.substr(0, bar)));
+      absl::StrAppend(&out, "pred ", p, ": ", m.nodes[node].path, " ", k.substr(bar + 1), "\n");
+    }
     for (uint32_t c = 0; c < m.clause_preds.size(); ++c) {
       absl::StrAppend(&out, "clause ", c, m.clause_negated[c] ? " not" : "", " any of [",
                       absl::StrJoin(m.clause_preds.begin(c), m.clause_preds.end(c), ","), "]\n");

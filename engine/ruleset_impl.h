@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -170,7 +171,7 @@ class RuleSetImpl {
   std::vector<uint32_t> always;     // conjs with no positive clause
   bool track_contexts = false;
   size_t enabled = 0;
-  std::vector<std::string> pred_debug;  // description per pred
+  std::deque<std::string> pred_keys;  // per pred: "trie node|kind:value...", for DebugString
 };
 
 }  // namespace weir
