@@ -19,9 +19,9 @@ bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 #if defined(__SSE2__)
 // Bit i set where p[i] (i < 16) is in [lo, hi].
 unsigned InRange(__m128i v, char lo, char hi) {
-  return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
-      _mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
-      _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(hi + 1)), v))));
+  return static_cast<unsigned>(_mm_movemask_epi8(
+      _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                    _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(hi + 1)), v))));
 }
 unsigned Equal(__m128i v, char c) {
   return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
@@ -102,8 +102,8 @@ error_code JsonValidator::Reserve(size_t len) {
 
 error_code JsonValidator::Check(const char* buf, size_t len) {
   if (auto e = Reserve(len)) return e;
-  if (auto e = impl_->stage1(reinterpret_cast<const uint8_t*>(buf), len,
-                             simdjson::stage1_mode::regular))
+  if (auto e =
+          impl_->stage1(reinterpret_cast<const uint8_t*>(buf), len, simdjson::stage1_mode::regular))
     return e;
   return CheckIndexed(buf, len, impl_->structural_indexes.get(), impl_->n_structural_indexes);
 }

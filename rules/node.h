@@ -130,14 +130,18 @@ class NodeTree {
   std::vector<uint32_t> kids_;
 };
 
-inline bool RNode::IsNull() const { return tree_ && tree_->nodes_[index_].type == NodeTree::Type::kNull; }
+inline bool RNode::IsNull() const {
+  return tree_ && tree_->nodes_[index_].type == NodeTree::Type::kNull;
+}
 inline bool RNode::IsScalar() const {
   return tree_ && tree_->nodes_[index_].type == NodeTree::Type::kScalar;
 }
 inline bool RNode::IsSequence() const {
   return tree_ && tree_->nodes_[index_].type == NodeTree::Type::kSequence;
 }
-inline bool RNode::IsMap() const { return tree_ && tree_->nodes_[index_].type == NodeTree::Type::kMap; }
+inline bool RNode::IsMap() const {
+  return tree_ && tree_->nodes_[index_].type == NodeTree::Type::kMap;
+}
 inline bool RNode::Quoted() const { return tree_ && tree_->nodes_[index_].quoted; }
 inline NodeMark RNode::Mark() const { return tree_ ? tree_->nodes_[index_].mark : NodeMark{}; }
 

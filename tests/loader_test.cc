@@ -278,7 +278,8 @@ TEST(Loader, FastJsonReaderUndoesAFileWithMistakes) {
                   "\"filter\": {\"a\": \"2\"}, \"actions\": [\"n\"]},\n {\"id\": \"x\", "
                   "\"filter\": {\"a\": \"3\"}}]}"}});
   EXPECT_THAT(DiagText(r),
-              ::testing::StrEq("b.json:3:9: rule 'x': duplicate rule id (first defined at a.json:1:12)\n"));
+              ::testing::StrEq(
+                  "b.json:3:9: rule 'x': duplicate rule id (first defined at a.json:1:12)\n"));
   EXPECT_EQ(r.ruleset.rules.size(), 3u);
   EXPECT_EQ(r.ruleset.actions.count("n"), 1u);
 }
