@@ -334,9 +334,13 @@ class MatcherImpl {
         // The exact decimal is parsed only when a binary double cannot
         // decide (see MatchScalar); textual rules need neither.
         num_parsed_ = false;
-        // simdjson 3.0's get_double misreads "0." with 20+ digits (its issue
-        // 2093): longer numbers take the exact path only.
-        have_double_ = leaf.needs_number && raw.size() <= 19 && !v.get_double().get(double_);
+        // simdjson 3.0's get_double misreads numbers whose integer part is 0
+        // with 20 or more characters (its issue 2093; checked right on a
+        // million longer ones with other integer parts): those take the exact
+        // path only.
+        const bool zero_int = raw[0] == '0' || (raw.size() > 1 && raw[0] == '-' && raw[1] == '0');
+        have_double_ = leaf.needs_number && (raw.size() <= 19 || !zero_int) &&
+                       !v.get_double().get(double_);
         if (!MatchScalar(leaf, ScalarType::kNumber, raw, ctx)) return Fail(simdjson::NUMBER_ERROR);
         return true;
       }
