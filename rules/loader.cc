@@ -280,6 +280,7 @@ class Loader {
                                  text.size());
     yaml_parser_set_encoding(&parser.p, YAML_UTF8_ENCODING);
     lines_.Reset(text.data(), text.size());
+    yaml_cursor_ = {};
     struct Open {
       uint32_t node;
       size_t kids_start;
@@ -375,16 +376,18 @@ class Loader {
   }
 
   // libyaml counts columns in characters, yaml-cpp (the reference) in bytes.
+  // Events come in document order, so a cursor converts each mark from the
+  // last one: linear even for a whole file on one line.
   NodeMark YamlMark(const std::string& text, const yaml_mark_t& m) {
-    NodeMark mark{static_cast<int>(m.line), static_cast<int>(m.column)};
-    size_t start = lines_.LineStart(m.line);
-    size_t bytes = 0;
-    for (size_t chars = 0; chars < m.column && start + bytes < text.size(); ++chars) {
-      unsigned char c = static_cast<unsigned char>(text[start + bytes]);
-      bytes += c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+    YamlCursor& c = yaml_cursor_;
+    if (m.line != c.line || m.column < c.chars) c = {m.line, 0, 0};
+    const size_t start = lines_.LineStart(m.line);
+    while (c.chars < m.column && start + c.bytes < text.size()) {
+      unsigned char b = static_cast<unsigned char>(text[start + c.bytes]);
+      c.bytes += b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : 4;
+      ++c.chars;
     }
-    mark.column = static_cast<int>(bytes);
-    return mark;
+    return {static_cast<int>(m.line), static_cast<int>(c.bytes)};
   }
 
   // Room for `n` more rules: growing (and freeing) large blocks one rule at a
@@ -935,7 +938,10 @@ class Loader {
   };
   std::vector<PendingRef> pending_refs_;
   bool rule_limit_reported_ = false;
-  LineIndex lines_;                  // of the JSON file being read
+  LineIndex lines_;                  // of the file being read by a fast reader
+  struct YamlCursor {
+    size_t line = 0, chars = 0, bytes = 0;
+  } yaml_cursor_;
   std::vector<uint32_t> kid_stack_;  // children of the containers being built
   // While a JSON file is read by the fast path: what it added, to undo.
   std::vector<std::string>* ids_added_ = nullptr;
