@@ -58,7 +58,7 @@ class Compiler {
   }
 
   // Sizes the tables for `clauses` clauses and `preds` predicates (upper
-  // bounds): 100k rules otherwise spend a tenth of compiling in rehashing.
+  // bounds), so that they are not rehashed or moved as they grow.
   void Reserve(size_t clauses, size_t preds) {
     preds_.reserve(preds);
     clauses_.reserve(clauses);
