@@ -5,6 +5,8 @@
 // clause on its dotted path, and expands `$or` (and leaves that mix
 // `exists: false` with other matchers) into disjunctive normal form. What
 // EventBridge rejects is reported as a diagnostic at the offending node.
+#include <algorithm>
+#include <iterator>
 #include <set>
 #include <string_view>
 
@@ -96,7 +98,11 @@ class PatternLowerer {
       return false;
     }
     Dnf result(1);
-    std::set<std::string> seen;
+    // Field names already seen (views into the tree): a short list, as most
+    // objects have a few fields; a set for big ones.
+    std::vector<std::string_view> seen;
+    std::set<std::string_view> seen_many;
+    const bool many = node.size() > 16;
     for (const auto& kv : node) {
       const RNode& key = kv.first;
       const RNode& value = kv.second;
@@ -105,7 +111,10 @@ class PatternLowerer {
         continue;
       }
       const std::string& name = key.Scalar();
-      if (!seen.insert(name).second) {
+      const bool repeated = many ? !seen_many.insert(name).second
+                                 : std::find(seen.begin(), seen.end(), name) != seen.end();
+      if (!many && !repeated) seen.push_back(name);
+      if (repeated) {
         diags_.Error(key, absl::StrCat("field '", name, "' appears twice in this pattern object"));
         continue;
       }
@@ -143,7 +152,7 @@ class PatternLowerer {
           continue;
         }
       }
-      if (!Product(&result, sub, value)) return false;
+      if (!Product(&result, std::move(sub), value)) return false;
     }
     if (diags_.count() != before) return false;
     *out = std::move(result);
@@ -188,10 +197,21 @@ class PatternLowerer {
   }
 
   // AND of two DNFs: every alternative of one with every one of the other.
-  bool Product(Dnf* acc, const Dnf& other, const RNode& at) {
+  bool Product(Dnf* acc, Dnf&& other, const RNode& at) {
     if (acc->size() * other.size() > options_.max_conjunctions_per_rule) {
       TooMany(at);
       return false;
+    }
+    // The common cases move instead of copying: a first field, and fields
+    // without alternatives.
+    if (acc->size() == 1 && (*acc)[0].empty()) {
+      *acc = std::move(other);
+      return true;
+    }
+    if (acc->size() == 1 && other.size() == 1) {
+      (*acc)[0].insert((*acc)[0].end(), std::make_move_iterator(other[0].begin()),
+                       std::make_move_iterator(other[0].end()));
+      return true;
     }
     Dnf next;
     next.reserve(acc->size() * other.size());
