@@ -512,8 +512,11 @@ class Loader {
       if (key != "rules") continue;
       od::array rules;
       if (f.value().get_array().get(rules)) return false;
+      // Counting rewinds the array, but only when it succeeds: a broken
+      // array is left to the other readers.
       size_t count = 0;
-      if (!rules.count_elements().get(count)) Reserve(count);
+      if (rules.count_elements().get(count)) return false;
+      Reserve(count);
       for (auto er : rules) {
         od::value rv;
         uint32_t r;

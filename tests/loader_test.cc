@@ -361,5 +361,14 @@ TEST(Loader, YamlThatOnlyLibyamlReads) {
                                "r.yaml:2:5)\n"));
 }
 
+// Found by the rules fuzzer: a file that starts like JSON but is not (here
+// valid YAML flow syntax) once read as zero rules, because counting the
+// broken rules array left it at its end.
+TEST(Loader, BrokenJsonRulesArrayIsNotEmpty) {
+  LoadResult r = Load(R"({"rules": [{"id": "c", 1pattern": {"a": [ x"]}}]})", "r.json");
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(DiagText(r), ::testing::HasSubstr("unknown key '1pattern\"'"));
+}
+
 }  // namespace
 }  // namespace weir::testing
