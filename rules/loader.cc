@@ -216,9 +216,13 @@ class Loader {
     bool libyaml_parsed = false;
     if (TryFast([&] { return ReadYamlFast(file, text, &libyaml_parsed); })) return;
     NodeTree tree;
+    NodeMark second;  // where a second document starts, if there is one
     try {
-      YAML::Node doc = YAML::Load(text);
-      tree.AddYaml(doc);
+      // All documents, to report a second one (Load would ignore it).
+      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      tree.AddYaml(docs.empty() ? YAML::Node() : docs[0]);
+      for (size_t i = 1; i < docs.size() && second.line < 0; ++i)
+        if (!docs[i].IsNull()) second = {docs[i].Mark().line, docs[i].Mark().column};
     } catch (const YAML::Exception& e) {
       // Valid YAML that yaml-cpp 0.7 cannot parse (e.g. "?" inside a plain
       // scalar in a flow list) but libyaml did: its diagnostics stand.
@@ -232,6 +236,11 @@ class Loader {
         msg += " (a value starting with * or & must be quoted, e.g. \"*.pdf\")";
       d.Error(NodeMark{e.mark.line, e.mark.column}, absl::StrCat("not valid YAML/JSON: ", msg));
       return;
+    }
+    if (second.line >= 0) {
+      DiagSink(&result_.diagnostics, file, "")
+          .Error(second, "a second document in the rule file (weir reads one: put every rule "
+                         "under its 'rules:')");
     }
     ReadDocument(file, tree.Node(0));
   }
@@ -281,6 +290,7 @@ class Loader {
     yaml_parser_set_encoding(&parser.p, YAML_UTF8_ENCODING);
     lines_.Reset(text.data(), text.size());
     yaml_cursor_ = {};
+    kid_stack_.clear();
     struct Open {
       uint32_t node;
       size_t kids_start;
@@ -473,6 +483,7 @@ class Loader {
     od::object root;
     if (parser.iterate(json).get(doc) || doc.get_object().get(root)) return false;
     lines_.Reset(json.data(), text.size());
+    kid_stack_.clear();
     // Pass 1: everything but the rules (uri_fields must be known first).
     NodeTree top_tree;
     uint32_t top = top_tree.Add(NodeTree::Type::kMap, {}, false, lines_.Mark(json.data()));
@@ -497,6 +508,8 @@ class Loader {
     }
     top_tree.SetKids(top, kid_stack_.data() + kids_start, kid_stack_.size() - kids_start);
     kid_stack_.resize(kids_start);
+    // Anything after the object (another one) is yaml-cpp's to report.
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return false;
     if (!have_rules) return false;
     UriFields fields;
     if (!ReadTop(file, top_tree.Node(top), &fields)) return false;

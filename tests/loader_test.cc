@@ -370,5 +370,18 @@ TEST(Loader, BrokenJsonRulesArrayIsNotEmpty) {
   EXPECT_THAT(DiagText(r), ::testing::HasSubstr("unknown key '1pattern\"'"));
 }
 
+// A rule file is one document: a second one (YAML "---" or JSON after the
+// object) is a mistake, not silently ignored; an empty trailing one is fine.
+TEST(Loader, ASecondDocumentIsAMistake) {
+  const std::string one = R"({"rules": [{"id": "a", "filter": {"x": "1"}}]})";
+  EXPECT_THAT(DiagText(Load(one + " {\"rules\": []}", "r.json")),
+              ::testing::StrEq("r.json:1:48: a second document in the rule file (weir reads one: "
+                               "put every rule under its 'rules:')\n"));
+  EXPECT_THAT(DiagText(Load("rules:\n  - id: a\n    filter: {x: b}\n---\nrules: []\n", "r.yaml")),
+              ::testing::HasSubstr("r.yaml:5:1: a second document"));
+  EXPECT_TRUE(Load("rules:\n  - id: a\n    filter: {x: b}\n---\n", "r.yaml").ok());
+  EXPECT_TRUE(Load(one + "\n", "r.json").ok());
+}
+
 }  // namespace
 }  // namespace weir::testing
