@@ -220,7 +220,14 @@ class Loader {
     try {
       // All documents, to report a second one (Load would ignore it).
       std::vector<YAML::Node> docs = YAML::LoadAll(text);
-      tree.AddYaml(docs.empty() ? YAML::Node() : docs[0]);
+      // Aliases may repeat a value many times, but not without bound.
+      std::string error;
+      NodeMark at;
+      if (!tree.AddYaml(docs.empty() ? YAML::Node() : docs[0], 64 * text.size() + 1024, &error,
+                        &at)) {
+        DiagSink(&result_.diagnostics, file, "").Error(at, error);
+        return;
+      }
       for (size_t i = 1; i < docs.size() && second.line < 0; ++i)
         if (!docs[i].IsNull()) second = {docs[i].Mark().line, docs[i].Mark().column};
     } catch (const YAML::Exception& e) {
@@ -270,7 +277,7 @@ class Loader {
   // A YAML rule file read with libyaml's event parser straight into a
   // NodeTree: about ten times faster than yaml-cpp and a fraction of its
   // memory (100k rules). Gives up (false) on what it does not mirror
-  // exactly: parse errors, explicit tags, several documents.
+  // exactly: parse errors, explicit tags, several documents, aliases.
   bool ReadYamlFast(const std::string& file, const std::string& text, bool* parsed) {
     NodeTree tree;
     if (!ParseYaml(text, &tree)) return false;
@@ -296,7 +303,6 @@ class Loader {
       size_t kids_start;
     };
     std::vector<Open> open;
-    absl::flat_hash_map<std::string, uint32_t> anchors;
     const size_t base = kid_stack_.size();
     bool have_root = false, ok = true, done = false;
     int documents = 0;
@@ -315,9 +321,6 @@ class Loader {
         break;
       }
       const NodeMark mark = YamlMark(text, ev.start_mark);
-      auto anchor = [&](const yaml_char_t* a, uint32_t n) {
-        if (a) anchors[reinterpret_cast<const char*>(a)] = n;
-      };
       switch (ev.type) {
         case YAML_DOCUMENT_START_EVENT:
           if (++documents > 1) ok = false;
@@ -335,7 +338,6 @@ class Loader {
           }
           uint32_t n = tree->Add(map ? NodeTree::Type::kMap : NodeTree::Type::kSequence, {},
                                  false, mark);
-          anchor(map ? ev.data.mapping_start.anchor : ev.data.sequence_start.anchor, n);
           open.push_back({n, kid_stack_.size()});
           break;
         }
@@ -361,19 +363,13 @@ class Loader {
                                       value == "Null" || value == "NULL");
           uint32_t n = null ? tree->Add(NodeTree::Type::kNull, {}, false, mark)
                             : tree->Add(NodeTree::Type::kScalar, value, !plain, mark);
-          anchor(sc.anchor, n);
           place(n);
           break;
         }
-        case YAML_ALIAS_EVENT: {
-          auto it = anchors.find(reinterpret_cast<const char*>(ev.data.alias.anchor));
-          if (it == anchors.end()) {
-            ok = false;
-            break;
-          }
-          place(it->second);
+        case YAML_ALIAS_EVENT:
+          // yaml-cpp's path copies aliases with limits (cycles, expansion).
+          ok = false;
           break;
-        }
         default:
           break;
       }

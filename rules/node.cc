@@ -58,31 +58,89 @@ void RNode::iterator::Load() {
   }
 }
 
-uint32_t NodeTree::AddYaml(const YAML::Node& node) {
-  YAML::Mark m = node.Mark();
-  NodeMark mark{m.line, m.column};
-  std::vector<uint32_t> kids;
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      uint32_t self = Add(Type::kMap, {}, false, mark);
-      for (const auto& kv : node) {
-        kids.push_back(AddYaml(kv.first));
-        kids.push_back(AddYaml(kv.second));
+namespace {
+
+// Copies a yaml-cpp document into a NodeTree. yaml-cpp shares the node of an
+// alias, so a document can be a cycle (an alias inside its own anchor) or
+// expand exponentially ("billion laughs"); both are refused, as is nesting
+// deeper than the front ends recurse.
+class YamlCopier {
+ public:
+  YamlCopier(NodeTree* tree, size_t max_nodes) : tree_(tree), max_nodes_(max_nodes) {}
+
+  bool Copy(const YAML::Node& node, uint32_t* out) {
+    if (++count_ > max_nodes_) return Fail(node, "the rule file expands to too many values "
+                                                 "(YAML aliases repeat what they name)");
+    YAML::Mark m = node.Mark();
+    NodeMark mark{m.line, m.column};
+    switch (node.Type()) {
+      case YAML::NodeType::Map:
+      case YAML::NodeType::Sequence: {
+        for (const YAML::Node& a : open_)
+          if (a.is(node))
+            return Fail(node, "a YAML alias refers to a value that contains it");
+        if (open_.size() >= kMaxDepth)
+          return Fail(node, "the rule file is nested too deeply");
+        const bool map = node.Type() == YAML::NodeType::Map;
+        uint32_t self = tree_->Add(map ? NodeTree::Type::kMap : NodeTree::Type::kSequence, {},
+                                   false, mark);
+        open_.push_back(node);
+        std::vector<uint32_t> kids;
+        uint32_t k;
+        for (const auto& item : node) {
+          if (map) {
+            if (!Copy(item.first, &k)) return false;
+            kids.push_back(k);
+            if (!Copy(item.second, &k)) return false;
+          } else if (!Copy(item, &k)) {
+            return false;
+          }
+          kids.push_back(k);
+        }
+        open_.pop_back();
+        tree_->SetKids(self, kids.data(), kids.size());
+        *out = self;
+        return true;
       }
-      SetKids(self, kids.data(), kids.size());
-      return self;
+      case YAML::NodeType::Scalar:
+        *out = tree_->Add(NodeTree::Type::kScalar, node.Scalar(), node.Tag() == "!", mark);
+        return true;
+      default:  // Null (Undefined does not occur in a loaded document)
+        *out = tree_->Add(NodeTree::Type::kNull, {}, false, mark);
+        return true;
     }
-    case YAML::NodeType::Sequence: {
-      uint32_t self = Add(Type::kSequence, {}, false, mark);
-      for (const auto& e : node) kids.push_back(AddYaml(e));
-      SetKids(self, kids.data(), kids.size());
-      return self;
-    }
-    case YAML::NodeType::Scalar:
-      return Add(Type::kScalar, node.Scalar(), node.Tag() == "!", mark);
-    default:  // Null (Undefined does not occur in a loaded document)
-      return Add(Type::kNull, {}, false, mark);
   }
+
+  const std::string& error() const { return error_; }
+  NodeMark error_mark() const { return error_mark_; }
+
+ private:
+  static constexpr size_t kMaxDepth = 256;
+
+  bool Fail(const YAML::Node& at, const char* message) {
+    error_ = message;
+    error_mark_ = {at.Mark().line, at.Mark().column};
+    return false;
+  }
+
+  NodeTree* tree_;
+  size_t max_nodes_;
+  size_t count_ = 0;
+  std::vector<YAML::Node> open_;  // containers being copied, outermost first
+  std::string error_;
+  NodeMark error_mark_;
+};
+
+}  // namespace
+
+bool NodeTree::AddYaml(const YAML::Node& node, size_t max_nodes, std::string* error,
+                       NodeMark* error_mark) {
+  YamlCopier copier(this, max_nodes);
+  uint32_t root;
+  if (copier.Copy(node, &root)) return true;
+  *error = copier.error();
+  *error_mark = copier.error_mark();
+  return false;
 }
 
 }  // namespace weir

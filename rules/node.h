@@ -114,8 +114,10 @@ class NodeTree {
   }
   RNode Node(uint32_t index) const { return RNode(this, index); }
 
-  // A copy of a yaml-cpp tree; returns the root's index.
-  uint32_t AddYaml(const YAML::Node& node);
+  // Adds a copy of a yaml-cpp document (its root is node 0 of an empty
+  // tree). False, with a message and where, when the document is a cycle,
+  // nests too deeply, or expands (through aliases) to more than max_nodes.
+  bool AddYaml(const YAML::Node& node, size_t max_nodes, std::string* error, NodeMark* error_mark);
 
  private:
   friend class RNode;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tests/reference.h"
 #include "tests/test_util.h"
@@ -381,6 +382,24 @@ TEST(Loader, ASecondDocumentIsAMistake) {
               ::testing::HasSubstr("r.yaml:5:1: a second document"));
   EXPECT_TRUE(Load("rules:\n  - id: a\n    filter: {x: b}\n---\n", "r.yaml").ok());
   EXPECT_TRUE(Load(one + "\n", "r.json").ok());
+}
+
+// Found by the rules fuzzer: an alias inside its own anchor made a cyclic
+// document (a crash), and aliases of aliases can expand exponentially.
+TEST(Loader, YamlAliasesAreBounded) {
+  EXPECT_THAT(DiagText(Load("rules:\n  - id: a\n    pattern: &x {b: *x}\n", "r.yaml")),
+              ::testing::StrEq("r.yaml:3:14: a YAML alias refers to a value that contains it\n"));
+  std::string lol = "rules: []\nx0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 12; ++i) {
+    lol += absl::StrCat("x", i, ": &a", i, " [");
+    for (int j = 0; j < 10; ++j) lol += absl::StrCat(j ? ", " : "", "*a", i - 1);
+    lol += "]\n";
+  }
+  EXPECT_THAT(DiagText(Load(lol, "r.yaml")), ::testing::HasSubstr("expands to too many values"));
+  // Ordinary aliases still work.
+  EXPECT_TRUE(Load("rules:\n  - id: a\n    filter: &f {x: \"1\"}\n  - id: b\n    filter: *f\n",
+                   "r.yaml")
+                  .ok());
 }
 
 }  // namespace
