@@ -15,6 +15,7 @@
 #include "engine/json_token.h"
 #include "rules/frontend.h"
 #include "simdjson.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 #include "yaml.h"
 
@@ -218,18 +219,15 @@ class Loader {
     NodeTree tree;
     NodeMark second;  // where a second document starts, if there is one
     try {
-      // All documents, to report a second one (Load would ignore it).
-      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      YAML::Node doc = YAML::Load(text);
       // Aliases may repeat a value many times, but not without bound.
       std::string error;
       NodeMark at;
-      if (!tree.AddYaml(docs.empty() ? YAML::Node() : docs[0], 64 * text.size() + 1024, &error,
-                        &at)) {
+      if (!tree.AddYaml(doc, 64 * text.size() + 1024, &error, &at)) {
         DiagSink(&result_.diagnostics, file, "").Error(at, error);
         return;
       }
-      for (size_t i = 1; i < docs.size() && second.line < 0; ++i)
-        if (!docs[i].IsNull()) second = {docs[i].Mark().line, docs[i].Mark().column};
+      second = SecondDocument(text);
     } catch (const YAML::Exception& e) {
       // Valid YAML that yaml-cpp 0.7 cannot parse (e.g. "?" inside a plain
       // scalar in a flow list) but libyaml did: its diagnostics stand.
@@ -250,6 +248,45 @@ class Loader {
                          "under its 'rules:')");
     }
     ReadDocument(file, tree.Node(0));
+  }
+
+  // Where a second YAML document with content starts, if there is one
+  // (yaml-cpp's Load reads only the first). At most two documents are
+  // parsed: yaml-cpp 0.7 finds endless empty ones in some inputs (a lone
+  // ","), which is why this is not LoadAll.
+  static NodeMark SecondDocument(const std::string& text) {
+    struct Content : YAML::EventHandler {
+      bool any = false;
+      YAML::Mark at;
+      void Saw(const YAML::Mark& m) {
+        if (!any) at = m;
+        any = true;
+      }
+      void OnDocumentStart(const YAML::Mark&) override {}
+      void OnDocumentEnd() override {}
+      void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Saw(m); }
+      void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                    const std::string&) override {
+        Saw(m);
+      }
+      void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                           YAML::EmitterStyle::value) override {
+        Saw(m);
+      }
+      void OnSequenceEnd() override {}
+      void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                      YAML::EmitterStyle::value) override {
+        Saw(m);
+      }
+      void OnMapEnd() override {}
+    };
+    std::stringstream in(text);
+    YAML::Parser parser(in);
+    Content first, second;
+    if (!parser.HandleNextDocument(first) || !parser.HandleNextDocument(second) || !second.any)
+      return {};
+    return {second.at.line, second.at.column};
   }
 
   // A whole rule file's tree: the top-level settings, then each rule.
