@@ -132,24 +132,6 @@ bool CheckKeys(const RNode& node, const std::set<std::string>& allowed, const ch
   return ok;
 }
 
-// The values of a map's keys, found in one pass (yaml-cpp's operator[] is a
-// linear search that also allocates, which shows with 100k rules).
-class Fields {
- public:
-  explicit Fields(const RNode& map) {
-    for (const auto& kv : map)
-      if (kv.first.IsScalar()) kv_.emplace_back(kv.first.Scalar(), kv.second);
-  }
-  RNode operator[](std::string_view key) const {
-    for (const auto& [k, v] : kv_)
-      if (k == key) return v;  // the first occurrence; duplicates are diagnosed
-    return RNode();
-  }
-
- private:
-  std::vector<std::pair<std::string_view, RNode>> kv_;
-};
-
 // Offset of the first byte that is not part of valid UTF-8, or npos.
 size_t FirstInvalidUtf8(std::string_view s) {
   size_t i = 0;
@@ -382,8 +364,7 @@ class Loader {
         case YAML_SEQUENCE_END_EVENT: {
           Open o = open.back();
           open.pop_back();
-          tree->SetKids(o.node, kid_stack_.data() + o.kids_start, kid_stack_.size() - o.kids_start);
-          kid_stack_.resize(o.kids_start);
+          CloseContainer(tree, o.node, o.kids_start);
           place(o.node);
           break;
         }
@@ -539,8 +520,7 @@ class Loader {
       if (!Build(&top_tree, val, 0, &v)) return false;
       kid_stack_.push_back(v);
     }
-    top_tree.SetKids(top, kid_stack_.data() + kids_start, kid_stack_.size() - kids_start);
-    kid_stack_.resize(kids_start);
+    CloseContainer(&top_tree, top, kids_start);
     // Anything after the object (another one) is yaml-cpp's to report.
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return false;
     if (!have_rules) return false;
@@ -631,8 +611,7 @@ class Loader {
           if (!Build(tree, cv, depth + 1, &child)) return false;
           kid_stack_.push_back(child);
         }
-        tree->SetKids(*out, kid_stack_.data() + start, kid_stack_.size() - start);
-        kid_stack_.resize(start);
+        CloseContainer(tree, *out, start);
         return true;
       }
       case od::json_type::array: {
@@ -646,8 +625,7 @@ class Loader {
           if (std::move(er).get(ev) || !Build(tree, ev, depth + 1, &child)) return false;
           kid_stack_.push_back(child);
         }
-        tree->SetKids(*out, kid_stack_.data() + start, kid_stack_.size() - start);
-        kid_stack_.resize(start);
+        CloseContainer(tree, *out, start);
         return true;
       }
       case od::json_type::string: {
@@ -739,8 +717,7 @@ class Loader {
       return;
     }
     RuleDef rule;
-    const Fields f(r);
-    auto id = f["id"];
+    auto id = r["id"];
     if (!id) {
       anon.Error(r, "rule has no 'id'");
     } else if (!id.IsScalar() || !ValidId(id.Scalar())) {
@@ -767,11 +744,11 @@ class Loader {
                                                   first.file, ")"));
       }
     }
-    if (auto v = f["description"]) {
+    if (auto v = r["description"]) {
       if (!v.IsScalar()) d.Error(v, "'description' must be a string");
       else rule.description = v.Scalar();
     }
-    if (auto v = f["enabled"]) {
+    if (auto v = r["enabled"]) {
       ScalarKind k = v.IsScalar() ? KindOf(v) : ScalarKind::kString;
       if (k == ScalarKind::kTrue) rule.enabled = true;
       else if (k == ScalarKind::kFalse) rule.enabled = false;
@@ -779,7 +756,7 @@ class Loader {
     }
     int dialects = 0;
     for (const char* dialect : {"filter", "events", "pattern"}) {
-      auto c = f[dialect];
+      auto c = r[dialect];
       if (!c) continue;
       if (++dialects > 1) {
         d.Error(c, "a rule has exactly one of 'filter', 'events', 'pattern'");
@@ -796,7 +773,7 @@ class Loader {
       }
     }
     if (dialects == 0) d.Error(r, "rule has no condition: give one of 'filter', 'events', 'pattern'");
-    if (auto a = f["actions"]) ReadRuleActions(a, d, &rule);
+    if (auto a = r["actions"]) ReadRuleActions(a, d, &rule);
     result_.ruleset.rules.push_back(std::move(rule));
   }
 
@@ -987,6 +964,12 @@ class Loader {
   };
   std::vector<PendingRef> pending_refs_;
   bool rule_limit_reported_ = false;
+  // Attaches the children pushed on kid_stack_ since `start` to `node`.
+  void CloseContainer(NodeTree* tree, uint32_t node, size_t start) {
+    tree->SetKids(node, kid_stack_.data() + start, kid_stack_.size() - start);
+    kid_stack_.resize(start);
+  }
+
   LineIndex lines_;                  // of the file being read by a fast reader
   struct YamlCursor {
     size_t line = 0, chars = 0, bytes = 0;
