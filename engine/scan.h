@@ -12,6 +12,13 @@
 
 namespace weir {
 
+#if defined(__SSE2__)
+// Bit i set where byte i of v equals c.
+inline unsigned ByteMask(__m128i v, char c) {
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+}
+#endif
+
 // The closing quote of a string whose body starts at p, when no backslash
 // comes before it; otherwise nullptr (the string has escapes: unescape it).
 // The string must be closed, as simdjson's first stage has checked. Inline:
@@ -20,8 +27,8 @@ inline const char* PlainStringEnd(const char* p) {
 #if defined(__SSE2__)
   for (;; p += 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    unsigned q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
-    unsigned b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    unsigned q = ByteMask(v, '"');
+    unsigned b = ByteMask(v, '\\');
     if (q) {
       unsigned at = static_cast<unsigned>(__builtin_ctz(q));
       return (b & ((1u << at) - 1)) ? nullptr : p + at;

@@ -4,10 +4,7 @@
 #include <string_view>
 
 #include "engine/decimal.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "engine/scan.h"
 
 namespace weir {
 namespace {
@@ -23,9 +20,6 @@ unsigned InRange(__m128i v, char lo, char hi) {
       _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
                     _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(hi + 1)), v))));
 }
-unsigned Equal(__m128i v, char c) {
-  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
-}
 #endif
 
 // The common number shapes, -?digits(.digits)? within 32 bytes, with a few
@@ -40,8 +34,8 @@ bool NumberOk(const char* p, const char* e) {
     // 64-bit masks: a test one past the last byte (bit 32) must read 0.
     const uint64_t all = (uint64_t{1} << len) - 1;
     const uint64_t digit = (InRange(lo, '0', '9') | uint64_t{InRange(hi, '0', '9')} << 16) & all;
-    const uint64_t dot = (Equal(lo, '.') | uint64_t{Equal(hi, '.')} << 16) & all;
-    const uint64_t minus = (Equal(lo, '-') | uint64_t{Equal(hi, '-')} << 16) & all;
+    const uint64_t dot = (ByteMask(lo, '.') | uint64_t{ByteMask(hi, '.')} << 16) & all;
+    const uint64_t minus = (ByteMask(lo, '-') | uint64_t{ByteMask(hi, '-')} << 16) & all;
     if ((digit | dot | minus) == all) {
       const unsigned s = static_cast<unsigned>(minus & 1);  // where the digits start
       if (minus & ~uint64_t{1}) return false;
@@ -62,7 +56,7 @@ bool HasBackslash(const char* p, const char* e) {
 #if defined(__SSE2__)
   // Reads whole 16-byte blocks: the event is followed by its padding.
   for (; p < e; p += 16) {
-    unsigned m = Equal(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), '\\');
+    unsigned m = ByteMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), '\\');
     if (e - p < 16) m &= (1u << (e - p)) - 1;
     if (m) return true;
   }
@@ -132,21 +126,17 @@ value:
     const char* p = buf + idx[i];
     switch (*p) {
       case '{':
+      case '[': {
+        const char close = *p == '{' ? '}' : ']';
         if (depth >= max_depth_) return simdjson::DEPTH_ERROR;
-        if (++i < n && buf[idx[i]] == '}') {
+        if (++i < n && buf[idx[i]] == close) {  // empty
           ++i;
           goto after;
         }
-        stack[depth++] = '}';
-        goto key;
-      case '[':
-        if (depth >= max_depth_) return simdjson::DEPTH_ERROR;
-        if (++i < n && buf[idx[i]] == ']') {
-          ++i;
-          goto after;
-        }
-        stack[depth++] = ']';
+        stack[depth++] = close;
+        if (close == '}') goto key;
         goto value;
+      }
       case '"':
         if (escapes && !StringOk(p, buf + (i + 1 < n ? idx[i + 1] : len)))
           return simdjson::STRING_ERROR;
