@@ -44,9 +44,7 @@ struct State {
 State& Get() {
   static State* s = [] {
     auto* st = new State;
-    weir::EventLimits limits;
-    limits.max_depth = 16;
-    limits.max_event_bytes = 4096;
+    const weir::EventLimits limits = weir::fuzz::FuzzLimits();
     st->defs = weir::fuzz::FuzzRuleDefs();
     std::vector<weir::RuleDef> plain = st->defs;
     for (weir::RuleDef& r : plain) {
@@ -144,8 +142,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     weir::testing::Json doc;
     const std::string text(event);
-    bool oracle = size <= 4096 && weir::testing::JsonParser::Parse(text, &doc) &&
-                  doc.kind == weir::testing::Json::kObject && Depth(doc) <= 16 &&
+    const weir::EventLimits limits = weir::fuzz::FuzzLimits();
+    bool oracle = size <= limits.max_event_bytes && weir::testing::JsonParser::Parse(text, &doc) &&
+                  doc.kind == weir::testing::Json::kObject && Depth(doc) <= limits.max_depth &&
                   simdjson::validate_utf8(text.data(), text.size());
     if (oracle != v.ok()) Fail("validation disagrees with the strict parser", all());
   }

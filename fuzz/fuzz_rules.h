@@ -19,6 +19,14 @@
 
 namespace weir::fuzz {
 
+// Small limits keep each input fast (and reach the limit paths).
+inline EventLimits FuzzLimits() {
+  EventLimits limits;
+  limits.max_depth = 16;
+  limits.max_event_bytes = 4096;
+  return limits;
+}
+
 inline Predicate Pred(PredicateKind kind, std::string text = "") {
   Predicate p;
   p.kind = kind;

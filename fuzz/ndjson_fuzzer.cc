@@ -42,9 +42,7 @@ struct State {
 State& Get() {
   static State* s = [] {
     auto* st = new State;
-    weir::EventLimits limits;
-    limits.max_depth = 16;
-    limits.max_event_bytes = 4096;
+    const weir::EventLimits limits = weir::fuzz::FuzzLimits();
     st->rules = weir::fuzz::CompileOrDie(weir::fuzz::FuzzRuleDefs());
     st->m = std::make_unique<Matcher>(st->rules, limits);
     return st;

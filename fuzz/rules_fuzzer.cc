@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "fuzz/allow.h"
+#include "fuzz/fuzz_rules.h"
 #include "weir/engine.h"
 #include "weir/rules.h"
 
@@ -108,10 +109,7 @@ void Run(std::string_view input) {
     return;
   }
   (void)(*rs)->DebugString();
-  weir::EventLimits limits;
-  limits.max_depth = 16;
-  limits.max_event_bytes = 4096;
-  weir::Matcher m(*rs, limits);
+  weir::Matcher m(*rs, weir::fuzz::FuzzLimits());
   std::vector<uint32_t> matches;
   for (const char* e : kEvents) {
     absl::Status st = m.Match(e, &matches);
