@@ -51,6 +51,45 @@ std::string PredKey(const Predicate& p) {
   return k;
 }
 
+std::vector<uint32_t> LengthsOf(const StrMap<uint32_t>& m) {
+  std::set<uint32_t> s;
+  for (const auto& [k, v] : m) s.insert(static_cast<uint32_t>(k.size()));
+  return std::vector<uint32_t>(s.begin(), s.end());
+}
+
+}  // namespace
+
+absl::Status FinishGlobIndex(GlobIndex* g, const CompileOptions& options) {
+  g->prefix_lens = LengthsOf(g->prefix);
+  g->suffix_lens = LengthsOf(g->suffix);
+  g->infix_lens = LengthsOf(g->infix);
+  g->set.reset();
+  if (g->set_preds.empty()) return absl::OkStatus();
+  RE2::Options ro;
+  ro.set_max_mem(options.max_wildcard_automaton_bytes);
+  ro.set_log_errors(false);
+  g->set = std::make_unique<RE2::Set>(ro, RE2::ANCHOR_BOTH);
+  for (const std::string& re : g->set_globs) {
+    std::string err;
+    if (g->set->Add(re, &err) < 0)
+      return absl::InvalidArgumentError(absl::StrCat("wildcard does not compile: ", err));
+  }
+  if (!g->set->Compile())
+    return absl::ResourceExhaustedError("wildcards exceed the automaton memory budget");
+  return absl::OkStatus();
+}
+
+void FinishRangeBounds(NumberRangeIndex* idx) {
+  idx->bounds.clear();
+  idx->bound_doubles.clear();
+  for (const auto& t : idx->bound_text) {
+    idx->bounds.push_back(ParseCanonical(t));
+    idx->bound_doubles.push_back(CanonicalToDouble(t));
+  }
+}
+
+namespace {
+
 class Compiler {
  public:
   explicit Compiler(const CompileOptions& o, RuleSetImpl* impl) : opts_(o), impl_(impl) {
@@ -258,7 +297,7 @@ class Compiler {
         if (!sp.ok()) return sp.status();
         if ((*sp)->needs_number()) leaf.needs_number = true;
         if ((*sp)->needs_fold()) leaf.needs_fold = true;
-        leaf.direct.push_back({id, *std::move(sp)});
+        leaf.direct.push_back({id, *std::move(sp), p});
         break;
       }
     }
@@ -275,36 +314,15 @@ class Compiler {
   }
 
   absl::Status FinishGlobs(GlobIndex* g, uint64_t key) {
-    auto lens = [](const StrMap<uint32_t>& m) {
-      std::set<uint32_t> s;
-      for (auto& [k, v] : m) s.insert(static_cast<uint32_t>(k.size()));
-      return std::vector<uint32_t>(s.begin(), s.end());
-    };
-    g->prefix_lens = lens(g->prefix);
-    g->suffix_lens = lens(g->suffix);
-    g->infix_lens = lens(g->infix);
-    if (g->infix_lens.size() > kMaxInfixLengths) {
+    if (LengthsOf(g->infix).size() > kMaxInfixLengths) {
       // Too many distinct lengths for substring probing: the automaton.
       for (auto& [id, re] : infix_globs_[key]) {
         g->set_preds.push_back(id);
         g->set_globs.push_back(re);
       }
       g->infix.clear();
-      g->infix_lens.clear();
     }
-    if (g->set_preds.empty()) return absl::OkStatus();
-    RE2::Options ro;
-    ro.set_max_mem(opts_.max_wildcard_automaton_bytes);
-    ro.set_log_errors(false);
-    g->set = std::make_unique<RE2::Set>(ro, RE2::ANCHOR_BOTH);
-    for (const std::string& re : g->set_globs) {
-      std::string err;
-      if (g->set->Add(re, &err) < 0)
-        return absl::InvalidArgumentError(absl::StrCat("wildcard does not compile: ", err));
-    }
-    if (!g->set->Compile())
-      return absl::ResourceExhaustedError("wildcards exceed the automaton memory budget");
-    return absl::OkStatus();
+    return FinishGlobIndex(g, opts_);
   }
 
   void FinishRanges(size_t leaf_index) {
@@ -321,10 +339,7 @@ class Compiler {
       return CompareDecimal(ParseCanonical(a), ParseCanonical(b)) < 0;
     });
     idx.bound_text = std::move(sorted);
-    for (const auto& t : idx.bound_text) {
-      idx.bounds.push_back(ParseCanonical(t));
-      idx.bound_doubles.push_back(CanonicalToDouble(t));
-    }
+    FinishRangeBounds(&idx);
     size_t k = idx.bounds.size();
     std::vector<std::vector<uint32_t>> slots(2 * k + 1);
     auto pos = [&](const std::string& t) {
@@ -372,11 +387,6 @@ class Compiler {
 
 }  // namespace
 
-struct RuleSet::Shared {
-  CompileOptions options;
-  StrMap<uint32_t> base_ids;  // id -> slot in the base segment
-};
-
 namespace {
 
 absl::StatusOr<std::shared_ptr<const RuleSetImpl>> CompileSegment(std::vector<RuleDef> rules,
@@ -415,10 +425,20 @@ size_t RuleSet::size() const {
 }
 
 const RuleDef& RuleSet::rule(size_t i) const {
+  const RuleDef& r = Slot(i);
+  segments_[0].impl->DecodeCold();  // only the base may come from a file
+  return r;
+}
+
+const RuleDef& RuleSet::Slot(size_t i) const {
   for (size_t s = segments_.size(); s-- > 0;)
     if (i >= segments_[s].offset) return segments_[s].impl->rules[i - segments_[s].offset];
   return segments_[0].impl->rules[i];
 }
+
+const std::string& RuleSet::id(size_t i) const { return Slot(i).id; }
+
+bool RuleSet::enabled(size_t i) const { return Slot(i).enabled; }
 
 bool RuleSet::removed(size_t i) const {
   return removed_ && i < segments_[0].impl->rules.size() && ((*removed_)[i / 64] >> (i % 64)) & 1;
@@ -432,8 +452,9 @@ std::optional<size_t> RuleSet::Find(std::string_view id) const {
     for (size_t i = 0; i < rules.size(); ++i)
       if (rules[i].id == id) return segments_[s].offset + i;
   }
-  auto it = shared_->base_ids.find(id);
-  if (it == shared_->base_ids.end() || removed(it->second)) return std::nullopt;
+  const auto& ids = shared_->BaseIds();
+  auto it = ids.find(id);
+  if (it == ids.end() || removed(it->second)) return std::nullopt;
   return it->second;
 }
 
@@ -478,8 +499,9 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
         return true;
       }
     }
-    auto it = from->shared_->base_ids.find(id);
-    if (it == from->shared_->base_ids.end()) return false;
+    const auto& ids = from->shared_->BaseIds();
+    auto it = ids.find(id);
+    if (it == ids.end()) return false;
     uint64_t& word = removed[it->second / 64];
     uint64_t bit = uint64_t{1} << (it->second % 64);
     if (word & bit) return false;
@@ -498,6 +520,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
   const CompileOptions& options = from->shared_->options;
   if (delta.size() > options.max_delta_rules || removed_count > nbase / 2 + 64) {
     // Too much has changed: one piece again.
+    base.impl->DecodeCold();
     std::vector<RuleDef> all;
     all.reserve(nbase - removed_count + delta.size());
     for (size_t i = 0; i < nbase; ++i)
@@ -525,6 +548,7 @@ std::string RuleSet::DebugString() const {
   std::string out;
   for (size_t s = 0; s < segments_.size(); ++s) {
     const RuleSetImpl& m = *segments_[s].impl;
+    m.DecodeCold();
     if (segments_.size() > 1) absl::StrAppend(&out, "segment ", s, "\n");
     absl::StrAppend(&out, "rules ", m.rules.size(), " enabled ", m.enabled, " preds ", m.num_preds,
                     " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(), " paths ",

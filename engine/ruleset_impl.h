@@ -12,12 +12,14 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "absl/status/status.h"
 #include "engine/decimal.h"
 #include "engine/scalar.h"
 #include "re2/set.h"
@@ -118,6 +120,7 @@ struct NumberRangeIndex {
 struct DirectPred {
   uint32_t id;
   std::unique_ptr<ScalarPredicate> pred;
+  Predicate source;  // what `pred` was compiled from (for compiled files)
 };
 
 // Hash key of a double; -0.0 and 0.0 are one value.
@@ -172,7 +175,46 @@ class RuleSetImpl {
   bool track_contexts = false;
   size_t enabled = 0;
   std::deque<std::string> pred_keys;  // per pred: "trie node|kind:value...", for DebugString
+
+  // A set read by RuleSet::Deserialize keeps what only tools need encoded
+  // until something asks for it (RuleSet::rule, DebugString, an update that
+  // recompiles, Serialize): every rule field but `id` and `enabled`, and
+  // pred_keys. Matching never does, and decoding 100k rules costs more than
+  // the rest of reading. DecodeCold() fills them in, once; it is
+  // thread-safe. Empty when everything is decoded already.
+  std::string encoded_cold;
+  mutable std::once_flag cold_once;
+  void DecodeCold() const;
 };
+
+struct RuleSet::Shared {
+  CompileOptions options;
+  // id -> slot in the base segment. Compile() fills it (it finds repeated
+  // ids); for a set read by Deserialize() it is built from `unindexed` on
+  // first use (Find, Update), once, thread-safely.
+  const StrMap<uint32_t>& BaseIds() const {
+    if (unindexed) {
+      std::call_once(ids_once, [this] {
+        auto& ids = const_cast<StrMap<uint32_t>&>(base_ids);
+        ids.reserve(unindexed->rules.size());
+        for (size_t i = 0; i < unindexed->rules.size(); ++i)
+          if (!unindexed->rules[i].id.empty())
+            ids.emplace(unindexed->rules[i].id, static_cast<uint32_t>(i));
+      });
+    }
+    return base_ids;
+  }
+  StrMap<uint32_t> base_ids;
+  std::shared_ptr<const RuleSetImpl> unindexed;
+  mutable std::once_flag ids_once;
+};
+
+// The steps that derive lookup structures from what the compiler interned;
+// compiled files store only the interned part and run these again.
+// Lengths of the literals (prefix/suffix/infix) and the RE2::Set of the rest.
+absl::Status FinishGlobIndex(GlobIndex* g, const CompileOptions& options);
+// bounds and bound_doubles from bound_text (sorted canonical decimals).
+void FinishRangeBounds(NumberRangeIndex* idx);
 
 }  // namespace weir
 

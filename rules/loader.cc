@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/decimal.h"
 #include "engine/json_token.h"
+#include "rules/env.h"
 #include "rules/frontend.h"
 #include "simdjson.h"
 #include "yaml-cpp/eventhandler.h"
@@ -96,15 +97,6 @@ bool ValidId(const std::string& s) {
 }
 
 // [A-Za-z_][A-Za-z0-9_]*
-bool ValidVarName(const std::string& s) {
-  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 std::string Join(const std::set<std::string>& s) { return absl::StrJoin(s, ", "); }
 
@@ -801,43 +793,12 @@ class Loader {
     }
   }
 
-  // Expands ${NAME} and ${NAME:-default}. Values are never echoed in
-  // diagnostics: they may be secrets.
+  // Expands ${NAME} and ${NAME:-default} (or only checks them, when the
+  // references are to be kept).
   bool Expand(const RNode& at, const std::string& in, DiagSink& d, std::string* out) {
-    out->clear();
-    bool ok = true;
-    for (size_t i = 0; i < in.size();) {
-      if (in[i] == '$' && i + 1 < in.size() && in[i + 1] == '{') {
-        size_t close = in.find('}', i + 2);
-        if (close == std::string::npos) {
-          d.Error(at, "unterminated ${ in action setting");
-          return false;
-        }
-        std::string body = in.substr(i + 2, close - i - 2);
-        std::string name = body, def;
-        bool has_def = false;
-        if (size_t p = body.find(":-"); p != std::string::npos) {
-          name = body.substr(0, p);
-          def = body.substr(p + 2);
-          has_def = true;
-        }
-        if (!ValidVarName(name)) {
-          d.Error(at, absl::StrCat("bad variable name '", name, "' in ${...}"));
-          ok = false;
-        } else if (auto v = opts_.env(name)) {
-          *out += *v;
-        } else if (has_def) {
-          *out += def;
-        } else {
-          d.Error(at, absl::StrCat("environment variable ", name,
-                                   " is not set (give a default with ${", name, ":-value})"));
-          ok = false;
-        }
-        i = close + 1;
-      } else {
-        out->push_back(in[i++]);
-      }
-    }
+    errors_.clear();
+    bool ok = ExpandEnv(in, opts_.expand_env ? &opts_.env : nullptr, out, &errors_);
+    for (const std::string& e : errors_) d.Error(at, e);
     return ok;
   }
 
@@ -953,6 +914,7 @@ class Loader {
   }
 
   LoadOptions opts_;
+  std::vector<std::string> errors_;  // scratch for Expand
   LoadResult result_;
   std::set<std::string> actions_;
   absl::flat_hash_map<std::string, SourceLocation> ids_;

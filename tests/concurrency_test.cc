@@ -3,7 +3,9 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "tests/test_util.h"
+#include "weir/compiled_rules.h"
 
 namespace weir::testing {
 namespace {
@@ -136,6 +138,41 @@ TEST(Concurrency, UpdatesWhileMatching) {
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// A set read from a compiled rule file decodes its rule definitions and its
+// id index on first use: threads that match, ask for rules and look ids up
+// at once all see them whole.
+TEST(Concurrency, LazyPartsOfACompiledRuleFile) {
+  std::string text = "rules:\n";
+  for (int i = 0; i < 200; ++i)
+    absl::StrAppend(&text, "  - id: r", i, "\n    filter: {x: \"", i, "\"}\n");
+  auto rs = CompileText(text);
+  ASSERT_TRUE(rs);
+  auto bytes = WriteCompiledRules(*rs, {});
+  ASSERT_TRUE(bytes.ok());
+  auto read = ReadCompiledRules(*bytes);
+  ASSERT_TRUE(read.ok()) << read.status();
+  std::shared_ptr<const RuleSet> shared = read->rules;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Matcher m(shared);
+      std::vector<uint32_t> hits;
+      for (int i = 0; i < 200; ++i) {
+        int k = (i * 7 + t * 13) % 200;
+        std::string id = absl::StrCat("r", k);
+        if (t % 2 == 0 && shared->rule(k).condition.any_of.size() != 1) ++wrong;
+        if (t % 2 == 1 && shared->Find(id) != std::optional<size_t>(k)) ++wrong;
+        if (!m.Match(absl::StrCat("{\"x\":\"", k, "\"}"), &hits).ok() || hits.size() != 1 ||
+            shared->id(hits[0]) != id)
+          ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ void ProcessBatch(const Batch& batch, Matcher& matcher, const std::string& name,
         r->out += "{\"rules\":[";
         for (size_t i = 0; i < matches.size(); ++i) {
           if (i) r->out += ',';
-          absl::StrAppend(&r->out, "\"", rules.rule(matches[i]).id, "\"");
+          absl::StrAppend(&r->out, "\"", rules.id(matches[i]), "\"");
         }
         r->out += "],\"event\":";
         r->out.append(line);
@@ -86,7 +86,7 @@ void ProcessBatch(const Batch& batch, Matcher& matcher, const std::string& name,
         absl::StrAppend(&r->out, ref.number, "\t");
         for (size_t i = 0; i < matches.size(); ++i) {
           if (i) r->out += ',';
-          r->out += rules.rule(matches[i]).id;
+          r->out += rules.id(matches[i]);
         }
         r->out += '\n';
         break;

@@ -75,12 +75,27 @@ class RuleSet {
   // Rule slots, in order: the compiled base in the order given, then rules
   // added by Update() in the order added. A removed rule keeps its slot.
   size_t size() const;
+  // The rule's definition. For a set read by Deserialize(), the first call
+  // decodes every rule's condition (once; thread-safe), which id() and
+  // enabled() do not need: use those on hot paths.
   const RuleDef& rule(size_t index) const;
+  const std::string& id(size_t index) const;
+  bool enabled(size_t index) const;
   bool removed(size_t index) const;
   size_t enabled_count() const;  // live and enabled
   // The slot of the live rule with this id.
   std::optional<size_t> Find(std::string_view id) const;
 
+  // The compiled set, rules included, in weir's binary form (appended to
+  // *out), which Deserialize() reads back far faster than Compile() builds
+  // it: `weir compile` writes it to a file. A set with updates is written as
+  // one piece. The form is versioned; another version's is refused.
+  absl::Status Serialize(std::string* out) const;
+  // Reads what Serialize() wrote. Damaged or foreign bytes give
+  // InvalidArgument (the structure is checked, not trusted); the options are
+  // those of later updates and of the wildcard automata, rebuilt here.
+  static absl::StatusOr<std::shared_ptr<const RuleSet>> Deserialize(
+      std::string_view bytes, const CompileOptions& options = {});
   // Canonical dump of the compiled indexes, for golden tests and `weir check -v`.
   std::string DebugString() const;
 
@@ -96,6 +111,7 @@ class RuleSet {
   };
   struct Shared;  // options and the base's id index, shared across updates
   RuleSet() = default;
+  const RuleDef& Slot(size_t index) const;  // without decoding conditions
 
   std::vector<Segment> segments_;
   std::shared_ptr<const std::vector<uint64_t>> removed_;  // bitmap over the base's rules

@@ -63,6 +63,9 @@ struct RuleSetDef {
 struct LoadOptions {
   // Looks up ${NAME} in action settings; defaults to getenv.
   std::function<std::optional<std::string>(const std::string&)> env;
+  // False: ${NAME} references in action settings are checked but kept as
+  // written, not expanded (weir compile, which must not store secrets).
+  bool expand_env = true;
   // Limits, reported as diagnostics when exceeded.
   size_t max_rules = 1'000'000;
   size_t max_conjunctions_per_rule = 1024;  // after expanding $or
