@@ -35,7 +35,9 @@ class Writer {
     U32(static_cast<uint32_t>(v.size()));
     Raw(v.data(), v.size() * sizeof(T));
   }
-  void Raw(const void* p, size_t n) { out_->append(static_cast<const char*>(p), n); }
+  void Raw(const void* p, size_t n) {
+    if (n > 0) out_->append(static_cast<const char*>(p), n);  // an empty vector's data() may be null
+  }
 
  private:
   std::string* out_;
@@ -101,7 +103,7 @@ class Reader {
     return false;
   }
   void Raw(void* dst, size_t n) {
-    if (!Have(n)) return;
+    if (n == 0 || !Have(n)) return;  // an empty vector's data() may be null
     std::memcpy(dst, p_, n);
     p_ += n;
   }

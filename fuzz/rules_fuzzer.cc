@@ -24,6 +24,7 @@
 
 #include "fuzz/allow.h"
 #include "fuzz/fuzz_rules.h"
+#include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/rules.h"
 
@@ -108,14 +109,23 @@ void Run(std::string_view input) {
            input);
     return;
   }
-  (void)(*rs)->DebugString();
+  const std::string dump = (*rs)->DebugString();
+  // Written as a compiled rule file and read back: the same set.
+  auto bytes = weir::WriteCompiledRules(**rs, lr.ruleset.actions);
+  if (!bytes.ok()) Fail("cannot write compiled rules: " + bytes.status().ToString(), input);
+  auto read = weir::ReadCompiledRules(*bytes, lo, co);
+  if (!read.ok()) Fail("cannot read compiled rules back: " + read.status().ToString(), input);
+  if (read->rules->DebugString() != dump) Fail("compiled rules read back differ", input);
   weir::Matcher m(*rs, weir::fuzz::FuzzLimits());
-  std::vector<uint32_t> matches;
+  weir::Matcher m2(read->rules, weir::fuzz::FuzzLimits());
+  std::vector<uint32_t> matches, matches2;
   for (const char* e : kEvents) {
     absl::Status st = m.Match(e, &matches);
     if (!st.ok()) Fail("a fixed event does not match: " + st.ToString(), input);
     for (uint32_t i : matches)
       if (i >= (*rs)->size() || !(*rs)->rule(i).enabled) Fail("a bad match index", input);
+    if (!m2.Match(e, &matches2).ok() || matches2 != matches)
+      Fail("compiled rules read back match differently", input);
   }
 }
 
