@@ -51,6 +51,8 @@ std::string PredKey(const Predicate& p) {
   return k;
 }
 
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
 std::vector<uint32_t> LengthsOf(const StrMap<uint32_t>& m) {
   std::set<uint32_t> s;
   for (const auto& [k, v] : m) s.insert(static_cast<uint32_t>(k.size()));
@@ -421,36 +423,42 @@ RuleSet::~RuleSet() = default;
 
 size_t RuleSet::size() const {
   const Segment& last = segments_.back();
-  return last.offset + last.impl->rules.size();
+  return last.offset + last.impl->RuleCount();
 }
 
 const RuleDef& RuleSet::rule(size_t i) const {
-  const RuleDef& r = Slot(i);
-  segments_[0].impl->DecodeCold();  // only the base may come from a file
-  return r;
+  const Segment& seg = SegmentOf(i);
+  seg.impl->DecodeCold();
+  return seg.impl->rules[i - seg.offset];
 }
 
-const RuleDef& RuleSet::Slot(size_t i) const {
-  for (size_t s = segments_.size(); s-- > 0;)
-    if (i >= segments_[s].offset) return segments_[s].impl->rules[i - segments_[s].offset];
-  return segments_[0].impl->rules[i];
+const RuleSet::Segment& RuleSet::SegmentOf(size_t i) const {
+  for (size_t s = segments_.size(); s-- > 1;)
+    if (i >= segments_[s].offset) return segments_[s];
+  return segments_[0];
 }
 
-const std::string& RuleSet::id(size_t i) const { return Slot(i).id; }
+std::string_view RuleSet::id(size_t i) const {
+  const Segment& seg = SegmentOf(i);
+  return seg.impl->Id(i - seg.offset);
+}
 
-bool RuleSet::enabled(size_t i) const { return Slot(i).enabled; }
+bool RuleSet::enabled(size_t i) const {
+  const Segment& seg = SegmentOf(i);
+  return seg.impl->Enabled(i - seg.offset);
+}
 
 bool RuleSet::removed(size_t i) const {
-  return removed_ && i < segments_[0].impl->rules.size() && ((*removed_)[i / 64] >> (i % 64)) & 1;
+  return removed_ && i < segments_[0].impl->RuleCount() && ((*removed_)[i / 64] >> (i % 64)) & 1;
 }
 
 size_t RuleSet::enabled_count() const { return enabled_; }
 
 std::optional<size_t> RuleSet::Find(std::string_view id) const {
   for (size_t s = segments_.size(); s-- > 1;) {
-    const auto& rules = segments_[s].impl->rules;
-    for (size_t i = 0; i < rules.size(); ++i)
-      if (rules[i].id == id) return segments_[s].offset + i;
+    const RuleSetImpl& m = *segments_[s].impl;
+    for (size_t i = 0; i < m.RuleCount(); ++i)
+      if (m.Id(i) == id) return segments_[s].offset + i;
   }
   const auto& ids = shared_->BaseIds();
   auto it = ids.find(id);
@@ -481,7 +489,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
     const std::shared_ptr<const RuleSet>& from, std::vector<RuleDef> add,
     const std::vector<std::string>& remove) {
   const Segment& base = from->segments_[0];
-  const size_t nbase = base.impl->rules.size();
+  const size_t nbase = base.impl->RuleCount();
   std::vector<RuleDef> delta;
   if (from->segments_.size() > 1) delta = from->segments_[1].impl->rules;
   std::vector<uint64_t> removed =
@@ -507,7 +515,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
     if (word & bit) return false;
     word |= bit;
     ++removed_count;
-    if (base.impl->rules[it->second].enabled) --base_enabled;
+    if (base.impl->Enabled(it->second)) --base_enabled;
     return true;
   };
   for (const std::string& id : remove)
@@ -550,7 +558,7 @@ std::string RuleSet::DebugString() const {
     const RuleSetImpl& m = *segments_[s].impl;
     m.DecodeCold();
     if (segments_.size() > 1) absl::StrAppend(&out, "segment ", s, "\n");
-    absl::StrAppend(&out, "rules ", m.rules.size(), " enabled ", m.enabled, " preds ", m.num_preds,
+    absl::StrAppend(&out, "rules ", m.RuleCount(), " enabled ", m.enabled, " preds ", m.num_preds,
                     " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(), " paths ",
                     m.leaves.size(), "\n");
     for (uint32_t p = 0; p < m.num_preds; ++p)
@@ -566,7 +574,7 @@ std::string RuleSet::DebugString() const {
                       absl::StrJoin(m.clause_preds.begin(c), m.clause_preds.end(c), ","), "]\n");
     }
     for (uint32_t j = 0; j < m.conjs.size(); ++j) {
-      absl::StrAppend(&out, "conj ", j, " rule ", m.rules[m.conjs[j].rule].id, " all of [",
+      absl::StrAppend(&out, "conj ", j, " rule ", AbslView(m.Id(m.conjs[j].rule)), " all of [",
                       absl::StrJoin(m.conj_clauses.begin(j), m.conj_clauses.end(j), ","), "]");
       if (m.conj_negated.begin(j) != m.conj_negated.end(j))
         absl::StrAppend(&out, " none of [",

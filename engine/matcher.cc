@@ -50,7 +50,7 @@ class MatcherImpl {
       sc.pred_epoch.assign(m.num_preds, 0);
       sc.pred_head.assign(m.num_preds, kNone);
       sc.clause_epoch.assign(m.clause_preds.size(), 0);
-      sc.rule_epoch.assign(m.rules.size(), 0);
+      sc.rule_epoch.assign(m.RuleCount(), 0);
       sc.seen.assign(m.nodes.size(), 0);
     }
     epoch_ = 0;

@@ -158,7 +158,16 @@ struct CompiledConj {
 
 class RuleSetImpl {
  public:
+  // The rules. For a set read by RuleSet::Deserialize (`lazy`), empty until
+  // DecodeCold(): use RuleCount(), Id() and Enabled(), which never decode.
   std::vector<RuleDef> rules;
+  size_t RuleCount() const { return lazy ? id_ends.size() : rules.size(); }
+  std::string_view Id(size_t i) const {
+    if (!lazy) return rules[i].id;
+    size_t begin = i == 0 ? 0 : id_ends[i - 1];
+    return std::string_view(ids).substr(begin, id_ends[i] - begin);
+  }
+  bool Enabled(size_t i) const { return lazy ? enabled_flags[i] != 0 : rules[i].enabled; }
   std::vector<TrieNode> nodes;  // nodes[0] is the root
   std::vector<LeafIndex> leaves;
 
@@ -176,12 +185,16 @@ class RuleSetImpl {
   size_t enabled = 0;
   std::deque<std::string> pred_keys;  // per pred: "trie node|kind:value...", for DebugString
 
-  // A set read by RuleSet::Deserialize keeps what only tools need encoded
-  // until something asks for it (RuleSet::rule, DebugString, an update that
-  // recompiles, Serialize): every rule field but `id` and `enabled`, and
-  // pred_keys. Matching never does, and decoding 100k rules costs more than
-  // the rest of reading. DecodeCold() fills them in, once; it is
-  // thread-safe. Empty when everything is decoded already.
+  // A set read by RuleSet::Deserialize holds its rules' ids and enabled
+  // flags compactly and keeps the rest encoded until something asks for it
+  // (RuleSet::rule, DebugString, an update that recompiles, Serialize):
+  // matching never does, and building 100k RuleDefs costs more than the rest
+  // of reading. DecodeCold() fills `rules` and `pred_keys`, once; it is
+  // thread-safe. All of these are set before the set is shared.
+  bool lazy = false;
+  std::string ids;                  // concatenated
+  std::vector<uint32_t> id_ends;    // per rule: end of its id in `ids`
+  std::vector<uint8_t> enabled_flags;
   std::string encoded_cold;
   mutable std::once_flag cold_once;
   void DecodeCold() const;
@@ -196,10 +209,9 @@ struct RuleSet::Shared {
     if (unindexed) {
       std::call_once(ids_once, [this] {
         auto& ids = const_cast<StrMap<uint32_t>&>(base_ids);
-        ids.reserve(unindexed->rules.size());
-        for (size_t i = 0; i < unindexed->rules.size(); ++i)
-          if (!unindexed->rules[i].id.empty())
-            ids.emplace(unindexed->rules[i].id, static_cast<uint32_t>(i));
+        ids.reserve(unindexed->RuleCount());
+        for (size_t i = 0; i < unindexed->RuleCount(); ++i)
+          if (!unindexed->Id(i).empty()) ids.emplace(unindexed->Id(i), static_cast<uint32_t>(i));
       });
     }
     return base_ids;

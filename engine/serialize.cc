@@ -164,15 +164,15 @@ void PutCold(Writer& w, const RuleSetImpl& m) {
   for (const std::string& k : m.pred_keys) w.Str(k);
 }
 
-// Decodes the block into m's rules and keys, or (m == nullptr) only checks
-// it against a rule set of `nrules` rules, `npreds` predicates and `nnodes`
-// trie nodes, reusing scratch values so that nothing is allocated per rule.
-bool GetCold(Reader& r, RuleSetImpl* m, size_t nrules, size_t npreds, size_t nnodes) {
+// Decodes the block into m's rules (already sized, with ids and enabled
+// flags) and predicate keys. Damaged bytes (which the checksum did not catch:
+// made on purpose) stop it early, leaving defaults: no read goes out of
+// bounds, and nothing that indexes anything comes from here.
+bool GetCold(Reader& r, RuleSetImpl* m) {
   std::vector<std::string> files;
   GetStrings(r, &files);
-  RuleDef scratch;
-  for (size_t i = 0; i < nrules; ++i) {
-    RuleDef* rule = m ? &m->rules[i] : &scratch;
+  for (RuleDef& def : m->rules) {
+    RuleDef* rule = &def;
     r.Str(&rule->description);
     r.Str(&rule->dialect);
     rule->actions.resize(r.Count(4));
@@ -184,17 +184,17 @@ bool GetCold(Reader& r, RuleSetImpl* m, size_t nrules, size_t npreds, size_t nno
     rule->where.column = static_cast<int>(r.U32());
     if (!GetCondition(r, &rule->condition)) return false;
   }
-  if (r.Count(4) != npreds) return false;
-  for (size_t i = 0; i < npreds && r.ok(); ++i) {
+  if (r.Count(4) != m->num_preds) return false;
+  for (size_t i = 0; i < m->num_preds && r.ok(); ++i) {
     std::string_view k = r.StrView();
     // "node|kind:value", which DebugString splits.
     size_t bar = k.find('|');
     uint32_t node;
     if (bar == std::string_view::npos || bar == 0 || bar > 9 ||
         !std::all_of(k.begin(), k.begin() + bar, [](char c) { return c >= '0' && c <= '9'; }) ||
-        !absl::SimpleAtoi(absl::string_view(k.data(), bar), &node) || node >= nnodes)
+        !absl::SimpleAtoi(absl::string_view(k.data(), bar), &node) || node >= m->nodes.size())
       return false;
-    if (m) m->pred_keys.emplace_back(k);
+    m->pred_keys.emplace_back(k);
   }
   return r.ok() && r.done();
 }
@@ -360,9 +360,9 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
       !PostingsOk(m.conj_negated, nconjs, nclauses) || !IdsOk(m.always, nconjs))
     return Damaged("posting lists");
   for (const CompiledConj& c : m.conjs)
-    if (c.rule >= m.rules.size()) return Damaged("conjunctions");
+    if (c.rule >= m.RuleCount()) return Damaged("conjunctions");
   size_t enabled = 0;
-  for (const RuleDef& r : m.rules) enabled += r.enabled;
+  for (uint8_t e : m.enabled_flags) enabled += e != 0;
   if (enabled != m.enabled) return Damaged("rule count");
   return absl::OkStatus();
 }
@@ -370,12 +370,21 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
 }  // namespace
 
 void RuleSetImpl::DecodeCold() const {
-  if (encoded_cold.empty()) return;
+  if (!lazy) return;
   std::call_once(cold_once, [this] {
     // Written once, under the flag, by whichever thread asks first; the
     // object was made non-const (make_shared), so this is well-defined.
+    auto* m = const_cast<RuleSetImpl*>(this);
+    m->rules.resize(RuleCount());
+    for (size_t i = 0; i < m->rules.size(); ++i) {
+      m->rules[i].id = Id(i);
+      m->rules[i].enabled = Enabled(i);
+    }
     Reader r(encoded_cold);
-    GetCold(r, const_cast<RuleSetImpl*>(this), rules.size(), num_preds, nodes.size());
+    if (!GetCold(r, m)) {
+      // Damaged on purpose: DebugString still finds a key per predicate.
+      m->pred_keys.resize(num_preds, "0|?");
+    }
   });
 }
 
@@ -440,10 +449,16 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Deserialize(
         " (compile the rule files again)"));
   auto impl = std::make_shared<RuleSetImpl>();
   RuleSetImpl& m = *impl;
-  m.rules.resize(r.Count(5));
-  for (RuleDef& rule : m.rules) {
-    r.Str(&rule.id);
-    rule.enabled = r.U8() != 0;
+  // Rules: ids and enabled flags, compact; the rest stays encoded.
+  m.lazy = true;
+  const uint32_t nrules = r.Count(5);
+  m.id_ends.resize(nrules);
+  m.enabled_flags.resize(nrules);
+  for (uint32_t i = 0; i < nrules && r.ok(); ++i) {
+    std::string_view id = r.StrView();
+    m.ids.append(id);
+    m.id_ends[i] = static_cast<uint32_t>(m.ids.size());
+    m.enabled_flags[i] = r.U8();
   }
   m.encoded_cold = r.Str();
   m.nodes.resize(r.Count(12));
@@ -474,11 +489,6 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Deserialize(
   if (!r.ok()) return Damaged("truncated");
   if (!r.done()) return Damaged("trailing bytes");
   if (absl::Status s = CheckAndFinish(m, options); !s.ok()) return s;
-  // Checked now, so that decoding it later cannot fail.
-  Reader cold(m.encoded_cold);
-  if (!GetCold(cold, nullptr, m.rules.size(), m.num_preds, m.nodes.size()))
-    return Damaged("rule definitions");
-
   auto shared = std::make_shared<Shared>();
   shared->options = options;
   shared->unindexed = impl;  // ids are indexed when first looked up

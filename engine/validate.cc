@@ -22,8 +22,10 @@ unsigned InRange(__m128i v, char lo, char hi) {
 }
 #endif
 
-// The common number shapes, -?digits(.digits)? within 32 bytes, with a few
-// vector compares; everything else (exponents, long numbers) the scalar way.
+// The common number shapes, -?digits(.digits)? within 32 bytes, from one
+// mask of the bytes that are not digits: past an optional leading minus it
+// must be empty or one dot. Everything else (exponents, long numbers) the
+// scalar way.
 bool NumberOk(const char* p, const char* e) {
 #if defined(__SSE2__)
   const size_t len = static_cast<size_t>(e - p);
@@ -31,20 +33,15 @@ bool NumberOk(const char* p, const char* e) {
     // Reads 32 bytes: the event is followed by its padding.
     __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-    // 64-bit masks: a test one past the last byte (bit 32) must read 0.
-    const uint64_t all = (uint64_t{1} << len) - 1;
-    const uint64_t digit = (InRange(lo, '0', '9') | uint64_t{InRange(hi, '0', '9')} << 16) & all;
-    const uint64_t dot = (ByteMask(lo, '.') | uint64_t{ByteMask(hi, '.')} << 16) & all;
-    const uint64_t minus = (ByteMask(lo, '-') | uint64_t{ByteMask(hi, '-')} << 16) & all;
-    if ((digit | dot | minus) == all) {
-      const unsigned s = static_cast<unsigned>(minus & 1);  // where the digits start
-      if (minus & ~uint64_t{1}) return false;
-      if (!((digit >> s) & 1)) return false;
-      if (p[s] == '0' && ((digit >> (s + 1)) & 1)) return false;  // leading zero
-      if (dot == 0) return true;
-      if (dot & (dot - 1)) return false;
-      const unsigned q = static_cast<unsigned>(__builtin_ctzll(dot));
-      return ((digit >> (q - 1)) & 1) && ((digit >> (q + 1)) & 1);
+    const uint64_t digit = InRange(lo, '0', '9') | uint64_t{InRange(hi, '0', '9')} << 16;
+    const unsigned s = p[0] == '-';  // where the digits start
+    // Not digits, within the token, after the sign (64-bit: len may be 32).
+    const uint64_t other = ~digit & ((uint64_t{1} << len) - 1) & ~uint64_t{s};
+    if (other == 0) return len > s && (p[s] != '0' || len == s + 1u);
+    const unsigned q = static_cast<unsigned>(__builtin_ctzll(other));
+    if ((other & (other - 1)) == 0 && p[q] == '.') {
+      // One dot, with digits on both sides; no leading zero before it.
+      return q > s && q + 1 < len && (p[s] != '0' || q == s + 1);
     }
   }
 #endif
@@ -113,6 +110,7 @@ error_code JsonValidator::CheckIndexed(const char* buf, size_t len, const uint32
   // A scalar token ends where the next structural begins, less whitespace.
   auto token_end = [&](uint32_t k) {
     const char* e = buf + (k + 1 < n ? idx[k + 1] : len);
+    e -= e[-1] == ' ';  // without a branch: one space, as before "]", is common
     while (IsSpace(e[-1])) --e;
     return e;
   };

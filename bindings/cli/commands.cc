@@ -476,7 +476,8 @@ int Filter(Args& a, FILE* out, FILE* err) {
     stats.rule_hits.resize(rules->size(), 0);
     for (size_t i = 0; i < rules->size(); ++i) {
       if (!rules->enabled(i)) continue;
-      fprintf(out, "%s\t%llu\n", rules->id(i).c_str(),
+      std::string_view id = rules->id(i);
+      fprintf(out, "%.*s\t%llu\n", static_cast<int>(id.size()), id.data(),
               static_cast<unsigned long long>(stats.rule_hits[i]));
     }
   }

@@ -71,7 +71,9 @@ void ProcessBatch(const Batch& batch, Matcher& matcher, const std::string& name,
         r->out += "{\"rules\":[";
         for (size_t i = 0; i < matches.size(); ++i) {
           if (i) r->out += ',';
-          absl::StrAppend(&r->out, "\"", rules.id(matches[i]), "\"");
+          r->out += '"';
+          r->out += rules.id(matches[i]);
+          r->out += '"';
         }
         r->out += "],\"event\":";
         r->out.append(line);

@@ -79,7 +79,7 @@ class RuleSet {
   // decodes every rule's condition (once; thread-safe), which id() and
   // enabled() do not need: use those on hot paths.
   const RuleDef& rule(size_t index) const;
-  const std::string& id(size_t index) const;
+  std::string_view id(size_t index) const;
   bool enabled(size_t index) const;
   bool removed(size_t index) const;
   size_t enabled_count() const;  // live and enabled
@@ -110,8 +110,8 @@ class RuleSet {
     uint32_t offset;
   };
   struct Shared;  // options and the base's id index, shared across updates
+  const Segment& SegmentOf(size_t index) const;
   RuleSet() = default;
-  const RuleDef& Slot(size_t index) const;  // without decoding conditions
 
   std::vector<Segment> segments_;
   std::shared_ptr<const std::vector<uint64_t>> removed_;  // bitmap over the base's rules
