@@ -81,6 +81,15 @@ absl::Status FinishGlobIndex(GlobIndex* g, const CompileOptions& options) {
   return absl::OkStatus();
 }
 
+void FinishTrie(std::vector<TrieNode>* nodes) {
+  for (TrieNode& n : *nodes) {
+    n.few.clear();
+    if (n.children.size() > TrieNode::kFewChildren) continue;
+    for (const auto& [name, id] : n.children) n.few.emplace_back(name, id);
+    std::sort(n.few.begin(), n.few.end());  // the same order every run
+  }
+}
+
 void FinishRangeBounds(NumberRangeIndex* idx) {
   idx->bounds.clear();
   idx->bound_doubles.clear();
@@ -164,6 +173,7 @@ class Compiler {
     }
     impl_->clause_conjs = FromPairs(anchored, clause_uses_.size());
     impl_->clause_negated = std::move(clause_negated_);
+    FinishTrie(&impl_->nodes);
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];
       const std::pair<GlobIndex*, PredicateKind> families[] = {

@@ -245,21 +245,35 @@ class MatcherImpl {
       if (auto e = std::move(fr).get(field)) return Fail(e);
       std::string_view key;
       if (!Key(field, &key)) return false;
-      uint32_t target;
-      size_t dot = key.find('.');
+      // The child the key (or its part before the first dot) names.
+      uint32_t target = kNone;
+      size_t dot = std::string_view::npos;
+      if (node.few.empty()) {
+        dot = key.find('.');
+        auto it = node.children.find(key.substr(0, dot));
+        if (it != node.children.end()) target = it->second;
+      } else {
+        // A few children: compared, not hashed, and no scan for a dot in
+        // the many keys that name none of them. Names hold no dots.
+        for (const auto& [name, id] : node.few) {
+          const size_t n = name.size();
+          if (key.size() >= n && std::memcmp(key.data(), name.data(), n) == 0 &&
+              (key.size() == n || key[n] == '.')) {
+            target = id;
+            if (key.size() > n) dot = n;
+            break;
+          }
+        }
+      }
+      if (target == kNone) continue;
       if (dot == std::string_view::npos) {
-        auto it = node.children.find(key);
-        if (it == node.children.end()) continue;
-        target = it->second;
         if (sc_->seen[target] == visit) continue;  // a later duplicate
         sc_->seen[target] = visit;
         ++seen;
       } else {
         // A dotted key names the same path as its split form, unless the
         // plain key it starts with came before it (first occurrence counts).
-        auto it = node.children.find(key.substr(0, dot));
-        if (it == node.children.end() || sc_->seen[it->second] == visit) continue;
-        target = it->second;
+        if (sc_->seen[target] == visit) continue;
         std::string_view rest = key.substr(dot + 1);
         bool found = true;
         for (;;) {

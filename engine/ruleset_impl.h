@@ -147,6 +147,10 @@ struct LeafIndex {
 
 struct TrieNode {
   StrMap<uint32_t> children;
+  // The same, when there are at most kFewChildren: events have many keys
+  // that name no child, and comparing a few names beats hashing each key.
+  static constexpr size_t kFewChildren = 4;
+  std::vector<std::pair<std::string, uint32_t>> few;
   uint32_t leaf = kNone;
   std::string path;        // dotted, for DebugString
 };
@@ -227,6 +231,8 @@ struct RuleSet::Shared {
 absl::Status FinishGlobIndex(GlobIndex* g, const CompileOptions& options);
 // bounds and bound_doubles from bound_text (sorted canonical decimals).
 void FinishRangeBounds(NumberRangeIndex* idx);
+// TrieNode::few from children.
+void FinishTrie(std::vector<TrieNode>* nodes);
 
 }  // namespace weir
 

@@ -314,6 +314,7 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
     if (leaf != kNone && (leaf >= m.leaves.size() || leaf_used[leaf]++))
       return Damaged("path trie leaf");
   }
+  FinishTrie(&m.nodes);
   for (LeafIndex& leaf : m.leaves) {
     for (GlobIndex* g : {&leaf.text, &leaf.str, &leaf.folded}) {
       if (!MapOk(g->exact, npreds) || !MapOk(g->prefix, npreds) || !MapOk(g->suffix, npreds) ||
