@@ -90,6 +90,24 @@ void FinishTrie(std::vector<TrieNode>* nodes) {
   }
 }
 
+void FinishDirectRules(RuleSetImpl* m) {
+  std::vector<uint32_t> uses(m->clause_preds.size(), 0);  // positive conjunctions per clause
+  for (uint32_t c : m->conj_clauses.ids) ++uses[c];
+  m->pred_rule.assign(m->num_preds, kNone);
+  for (uint32_t p = 0; p < m->num_preds; ++p) {
+    if (m->pred_clauses.end(p) - m->pred_clauses.begin(p) != 1) continue;
+    const uint32_t c = *m->pred_clauses.begin(p);
+    if (m->clause_negated[c] || uses[c] != 1 ||
+        m->clause_conjs.end(c) - m->clause_conjs.begin(c) != 1)
+      continue;
+    const uint32_t j = *m->clause_conjs.begin(c);
+    if (m->conj_clauses.end(j) - m->conj_clauses.begin(j) != 1 ||
+        m->conj_negated.end(j) != m->conj_negated.begin(j) || m->conjs[j].consistent)
+      continue;
+    m->pred_rule[p] = m->conjs[j].rule;
+  }
+}
+
 void FinishRangeBounds(NumberRangeIndex* idx) {
   idx->bounds.clear();
   idx->bound_doubles.clear();
@@ -174,6 +192,7 @@ class Compiler {
     impl_->clause_conjs = FromPairs(anchored, clause_uses_.size());
     impl_->clause_negated = std::move(clause_negated_);
     FinishTrie(&impl_->nodes);
+    FinishDirectRules(impl_);
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];
       const std::pair<GlobIndex*, PredicateKind> families[] = {

@@ -91,6 +91,7 @@ class MatcherImpl {
         return JsonError(err);
       }
       candidates_.clear();
+      direct_.clear();
       hits_.clear();
       ctx_.clear();
       ctx_.push_back({kNone, kNone, 0});
@@ -460,6 +461,10 @@ class MatcherImpl {
       sc_->pred_head[p] = static_cast<uint32_t>(hits_.size() - 1);
     }
     if (!first) return;
+    if (m_->pred_rule[p] != kNone) {
+      direct_.push_back(m_->pred_rule[p]);
+      return;
+    }
     for (const uint32_t* c = m_->pred_clauses.begin(p); c != m_->pred_clauses.end(p); ++c) {
       if (sc_->clause_epoch[*c] == epoch_) continue;
       sc_->clause_epoch[*c] = epoch_;
@@ -532,13 +537,18 @@ class MatcherImpl {
 
   void Collect(uint32_t offset, bool base, std::vector<uint32_t>* out) {
     size_t first = out->size();
+    auto match = [&](uint32_t r) {
+      sc_->rule_epoch[r] = epoch_;
+      if (base && rules_->removed(r)) return;
+      out->push_back(offset + r);
+    };
+    for (uint32_t r : direct_)
+      if (sc_->rule_epoch[r] != epoch_) match(r);
     auto take = [&](uint32_t j) {
       uint32_t r = m_->conjs[j].rule;
       if (sc_->rule_epoch[r] == epoch_) return;
       if (!ConjHolds(j)) return;
-      sc_->rule_epoch[r] = epoch_;
-      if (base && rules_->removed(r)) return;
-      out->push_back(offset + r);
+      match(r);
     };
     for (uint32_t j : candidates_) take(j);
     for (uint32_t j : m_->always) take(j);
@@ -564,6 +574,7 @@ class MatcherImpl {
   uint32_t epoch_ = 0;
   uint32_t visit_ = 0;
   std::vector<uint32_t> candidates_;
+  std::vector<uint32_t> direct_;  // rules matched by a pred alone (pred_rule)
   std::vector<Hit> hits_;
   std::vector<Ctx> ctx_;
   uint32_t arrays_ = 0;

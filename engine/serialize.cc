@@ -171,18 +171,17 @@ void PutCold(Writer& w, const RuleSetImpl& m) {
 bool GetCold(Reader& r, RuleSetImpl* m) {
   std::vector<std::string> files;
   GetStrings(r, &files);
-  for (RuleDef& def : m->rules) {
-    RuleDef* rule = &def;
-    r.Str(&rule->description);
-    r.Str(&rule->dialect);
-    rule->actions.resize(r.Count(4));
-    for (std::string& a : rule->actions) r.Str(&a);
+  for (RuleDef& rule : m->rules) {
+    r.Str(&rule.description);
+    r.Str(&rule.dialect);
+    rule.actions.resize(r.Count(4));
+    for (std::string& a : rule.actions) r.Str(&a);
     uint32_t file = r.U32();
     if (file > files.size()) return false;
-    if (file > 0) rule->where.file = files[file - 1];
-    rule->where.line = static_cast<int>(r.U32());
-    rule->where.column = static_cast<int>(r.U32());
-    if (!GetCondition(r, &rule->condition)) return false;
+    if (file > 0) rule.where.file = files[file - 1];
+    rule.where.line = static_cast<int>(r.U32());
+    rule.where.column = static_cast<int>(r.U32());
+    if (!GetCondition(r, &rule.condition)) return false;
   }
   if (r.Count(4) != m->num_preds) return false;
   for (size_t i = 0; i < m->num_preds && r.ok(); ++i) {
@@ -365,6 +364,7 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
   size_t enabled = 0;
   for (uint8_t e : m.enabled_flags) enabled += e != 0;
   if (enabled != m.enabled) return Damaged("rule count");
+  FinishDirectRules(&m);
   return absl::OkStatus();
 }
 
