@@ -152,13 +152,24 @@ value:
       case '8':
       case '9':
         // Arrays of numbers (coordinates, samples) are the bulk of many
-        // events: stay here while a comma leads to another number.
+        // events: stay here while a comma leads to another number, and
+        // while "], [" leads from one such array to the next (GeoJSON
+        // rings: same depth, the parent an array too).
         for (;;) {
           if (!NumberOk(p, token_end(i))) return simdjson::NUMBER_ERROR;
-          if (++i + 1 >= n || buf[idx[i]] != ',' || stack[depth - 1] != ']') goto after;
-          p = buf + idx[i + 1];
+          if (++i + 1 >= n || stack[depth - 1] != ']') goto after;
+          if (buf[idx[i]] == ',') {
+            p = buf + idx[i + 1];
+            if (*p != '-' && static_cast<unsigned char>(*p - '0') > 9) goto after;
+            ++i;
+            continue;
+          }
+          if (i + 3 >= n || depth < 2 || stack[depth - 2] != ']' || buf[idx[i]] != ']' ||
+              buf[idx[i + 1]] != ',' || buf[idx[i + 2]] != '[')
+            goto after;
+          p = buf + idx[i + 3];
           if (*p != '-' && static_cast<unsigned char>(*p - '0') > 9) goto after;
-          ++i;
+          i += 3;
         }
       case 't':
       case 'f':
@@ -171,12 +182,18 @@ value:
     }
   }
 key:
-  if (i + 2 >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
-  if (buf[idx[i]] != '"') return simdjson::TAPE_ERROR;
-  if (escapes && !StringOk(buf + idx[i], buf + idx[i + 1])) return simdjson::STRING_ERROR;
-  if (buf[idx[i + 1]] != ':') return simdjson::TAPE_ERROR;
-  i += 2;
-  goto value;
+  for (;;) {
+    if (i + 2 >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    if (buf[idx[i]] != '"') return simdjson::TAPE_ERROR;
+    if (escapes && !StringOk(buf + idx[i], buf + idx[i + 1])) return simdjson::STRING_ERROR;
+    if (buf[idx[i + 1]] != ':') return simdjson::TAPE_ERROR;
+    i += 2;
+    // Flat objects are runs of "key": "string",: stay here while a string
+    // value is followed by a comma.
+    if (i + 1 >= n || buf[idx[i]] != '"' || buf[idx[i + 1]] != ',') goto value;
+    if (escapes && !StringOk(buf + idx[i], buf + idx[i + 1])) return simdjson::STRING_ERROR;
+    i += 2;
+  }
 after:
   if (depth == 0) return i == n ? simdjson::SUCCESS : simdjson::TRAILING_CONTENT;
   if (i >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;

@@ -17,6 +17,11 @@ std::vector<std::string> SeedLines() {
       R"({"a":1})",
       R"({"a":[1,2,{"b":"x\u00e9\n"}],"c":null,"d":true,"e":false,"f":-1.5e3})",
       R"({"k":"v","nested":{"deep":[[[]]],"s":"\"q\""}})",
+      // CityLots' shape: the validator's runs of string values and of
+      // "], [" between arrays of numbers.
+      R"({ "type": "Feature", "properties": { "A": "1", "B": "x", "C": null, "D": "" }, )"
+      R"("geometry": { "type": "Polygon", "coordinates": [ [ [ -122.4, 37.8, 0.0 ], )"
+      R"([ -122.5, 37.9, 0.0 ], [ ] ], [ [ 1, 2 ], [ [ 3 ] ] ] ] } })",
       // Numbers either side of the validator's 16- and 32-byte fast paths.
       R"({"g":[[-122.422003528252475,37.808480096967251,0.0],[1234567890123456,-0.5]]})",
       R"({"n":[12345678901234567890123456789012,-1234567890.123456789012345678901,1e400]})",
