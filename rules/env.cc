@@ -5,6 +5,7 @@
 namespace weir {
 namespace {
 
+// [A-Za-z_][A-Za-z0-9_]*
 bool ValidVarName(std::string_view s) {
   if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
   for (char c : s) {

@@ -96,8 +96,6 @@ bool ValidId(const std::string& s) {
   return true;
 }
 
-// [A-Za-z_][A-Za-z0-9_]*
-
 std::string Join(const std::set<std::string>& s) { return absl::StrJoin(s, ", "); }
 
 // Checks that `node` is a map whose keys are all in `allowed`, with no
