@@ -38,17 +38,19 @@ const char* KindName(PredicateKind k) {
   return "?";
 }
 
-std::string PredKey(const Predicate& p) {
-  std::string k = absl::StrCat(KindName(p.kind), ":", p.text);
+void AppendPredKey(const Predicate& p, std::string* k) {
+  absl::StrAppend(k, KindName(p.kind), ":", p.text);
   if (p.kind == PredicateKind::kNumberRange) {
-    absl::StrAppend(&k, p.lo_open ? "(" : "[", p.lo, ",", p.hi, p.hi_open ? ")" : "]");
+    absl::StrAppend(k, p.lo_open ? "(" : "[", p.lo, ",", p.hi, p.hi_open ? ")" : "]");
   }
   if (!p.excluded.empty()) {
-    k += "{";
-    for (const Predicate& e : p.excluded) absl::StrAppend(&k, PredKey(e), ";");
-    k += "}";
+    *k += "{";
+    for (const Predicate& e : p.excluded) {
+      AppendPredKey(e, k);
+      *k += ";";
+    }
+    *k += "}";
   }
-  return k;
 }
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -210,6 +212,14 @@ class Compiler {
 
  private:
   uint32_t Node(const std::string& path) {
+    // Rules often come in runs on one path.
+    if (path == last_path_) return last_node_;
+    last_node_ = Walk(path);
+    last_path_ = path;
+    return last_node_;
+  }
+
+  uint32_t Walk(const std::string& path) {
     uint32_t cur = 0;
     for (absl::string_view seg : absl::StrSplit(path, '.')) {
       auto& children = impl_->nodes[cur].children;
@@ -262,7 +272,8 @@ class Compiler {
   }
 
   absl::StatusOr<uint32_t> InternPred(uint32_t node, const Predicate& p) {
-    std::string key = absl::StrCat(node, "|", PredKey(p));
+    std::string key = absl::StrCat(node, "|");
+    AppendPredKey(p, &key);
     auto found = preds_.find(key);
     if (found != preds_.end()) return found->second;
     uint32_t id = num_preds_;
@@ -275,6 +286,12 @@ class Compiler {
         GlobIndex& g = p.kind == PredicateKind::kTextGlob     ? leaf.text
                        : p.kind == PredicateKind::kStringGlob ? leaf.str
                                                               : leaf.folded;
+        if (p.text.find_first_of("*\\") == std::string::npos) {
+          // A plain literal (the common case): no glob to parse.
+          g.exact.emplace(p.text, id);
+          if (p.kind == PredicateKind::kFoldedGlob) leaf.needs_fold = true;
+          break;
+        }
         Glob glob;
         if (!ParseGlob(p.text, &glob, &err)) return absl::InvalidArgumentError(err);
         if (glob.is_exact()) {
@@ -403,6 +420,8 @@ class Compiler {
   }
 
   absl::flat_hash_map<std::string_view, uint32_t, SvHash, SvEq> preds_;  // into pred_keys
+  std::string last_path_;  // Node()'s last answer
+  uint32_t last_node_ = 0;
   uint32_t num_preds_ = 0;
   std::vector<std::pair<uint32_t, uint32_t>> pred_clause_pairs_;  // (pred, clause)
   std::vector<uint32_t> clause_uses_;  // positive uses per clause, to pick anchors

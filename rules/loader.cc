@@ -723,10 +723,10 @@ class Loader {
     CheckKeys(r, kRuleKeys,
               "a rule", d);
     if (!rule.id.empty()) {
-      auto [it, inserted] = ids_.emplace(rule.id, rule.where);
+      auto [it, inserted] = ids_.emplace(rule.id, result_.ruleset.rules.size());
       if (inserted && ids_added_) ids_added_->push_back(rule.id);
       if (!inserted) {
-        const SourceLocation& first = it->second;
+        const SourceLocation& first = result_.ruleset.rules[it->second].where;
         d.Error(id, first.line > 0 ? absl::StrCat("duplicate rule id (first defined at ",
                                                   first.file, ":", first.line, ":",
                                                   first.column, ")")
@@ -915,7 +915,7 @@ class Loader {
   std::vector<std::string> errors_;  // scratch for Expand
   LoadResult result_;
   std::set<std::string> actions_;
-  absl::flat_hash_map<std::string, SourceLocation> ids_;
+  absl::flat_hash_map<std::string, size_t> ids_;  // id -> its first rule in result_
   struct PendingRef {
     size_t rule_index;
     std::string name;
