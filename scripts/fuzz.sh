@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-fuzz"
 secs=${WEIR_FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(event_fuzzer ndjson_fuzzer rules_fuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(event_fuzzer ndjson_fuzzer rules_fuzzer compiled_fuzzer)
 
 echo "== fuzz: build (${targets[*]})"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DWEIR_BUILD_FUZZ=ON \
