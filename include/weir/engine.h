@@ -1,9 +1,11 @@
 // weir/engine.h: compile rules once, then match events against them.
 //
-// Thread safety: a RuleSet is immutable after Compile() and may be shared by
-// any number of threads without locking (hold it by shared_ptr). A Matcher is
-// per-thread scratch: thread-compatible, not thread-safe; give each thread its
-// own. Match() does not allocate in steady state.
+// Thread safety: a RuleSet is immutable after Compile() or Deserialize() and
+// may be shared by any number of threads without locking (hold it by
+// shared_ptr); the parts a deserialized set decodes on first use are decoded
+// once, under a std::once_flag. A Matcher is per-thread scratch:
+// thread-compatible, not thread-safe; give each thread its own. Match() does
+// not allocate in steady state.
 //
 // Cost: matching reads each event once (simdjson On-Demand), visits only the
 // paths some rule names, and looks values up in per-path indexes, so the cost
@@ -76,7 +78,7 @@ class RuleSet {
   // added by Update() in the order added. A removed rule keeps its slot.
   size_t size() const;
   // The rule's definition. For a set read by Deserialize(), the first call
-  // decodes every rule's condition (once; thread-safe), which id() and
+  // decodes every rule's definition (once; thread-safe), which id() and
   // enabled() do not need: use those on hot paths.
   const RuleDef& rule(size_t index) const;
   std::string_view id(size_t index) const;
