@@ -131,7 +131,7 @@ class Compiler {
   // bounds), so that they are not rehashed or moved as they grow.
   void Reserve(size_t clauses, size_t preds) {
     preds_.reserve(preds);
-    clauses_.reserve(clauses);
+    single_clauses_.reserve(clauses);
     pred_clause_pairs_.reserve(preds);
     track_.reserve(preds);
     impl_->clause_preds.offsets.reserve(clauses + 1);
@@ -260,15 +260,27 @@ class Compiler {
     if (preds.empty()) return absl::InvalidArgumentError("clause with no predicate");
     std::sort(preds.begin(), preds.end());
     preds.erase(std::unique(preds.begin(), preds.end()), preds.end());
-    std::string key = absl::StrCat(clause.negated ? "!" : "", absl::StrJoin(preds, ","));
-    auto [it, inserted] = clauses_.emplace(key, static_cast<uint32_t>(clause_uses_.size()));
+    const uint32_t next = static_cast<uint32_t>(clause_uses_.size());
+    uint32_t id;
+    bool inserted;
+    if (preds.size() == 1) {
+      // Most clauses test one value: keyed by the predicate, no string.
+      auto [it, added] = single_clauses_.emplace(uint64_t{preds[0]} << 1 | clause.negated, next);
+      id = it->second;
+      inserted = added;
+    } else {
+      auto [it, added] = clauses_.emplace(
+          absl::StrCat(clause.negated ? "!" : "", absl::StrJoin(preds, ",")), next);
+      id = it->second;
+      inserted = added;
+    }
     if (inserted) {
-      for (uint32_t p : preds) pred_clause_pairs_.push_back({p, it->second});
+      for (uint32_t p : preds) pred_clause_pairs_.push_back({p, id});
       impl_->clause_preds.Add(preds);
       clause_uses_.push_back(0);
       clause_negated_.push_back(clause.negated);
     }
-    return it->second;
+    return id;
   }
 
   absl::StatusOr<uint32_t> InternPred(uint32_t node, const Predicate& p) {
@@ -426,7 +438,8 @@ class Compiler {
   std::vector<std::pair<uint32_t, uint32_t>> pred_clause_pairs_;  // (pred, clause)
   std::vector<uint32_t> clause_uses_;  // positive uses per clause, to pick anchors
   std::vector<uint32_t> pos_, neg_, clause_scratch_;
-  absl::flat_hash_map<std::string, uint32_t> clauses_;
+  absl::flat_hash_map<std::string, uint32_t> clauses_;            // "!p1,p2": clause
+  absl::flat_hash_map<uint64_t, uint32_t> single_clauses_;        // p << 1 | negated: clause
   std::vector<uint8_t> track_;
   std::vector<uint8_t> clause_negated_;
   std::vector<std::vector<std::pair<uint32_t, Predicate>>> range_preds_;
