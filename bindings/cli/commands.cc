@@ -370,6 +370,19 @@ int Compile(Args& a, FILE* out, FILE* err) {
   }
   if (files.empty()) return Usage(err, kCompileUsage, "compile needs at least one rule file");
   if (output.empty()) return Usage(err, kCompileUsage, "compile needs -o FILE");
+  // `-o rules.yaml` would replace a source with its compiled form.
+  struct stat out_st;
+  if (stat(output.c_str(), &out_st) == 0) {
+    for (const std::string& f : files) {
+      struct stat in_st;
+      if (stat(f.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+          in_st.st_ino == out_st.st_ino) {
+        fprintf(err, "weir: %s is one of the rule files; the compiled file needs another name\n",
+                output.c_str());
+        return 2;
+      }
+    }
+  }
   LoadOptions options;
   options.expand_env = false;  // keep ${NAME}: no secrets in the file
   LoadedRules loaded;

@@ -16,3 +16,5 @@ head -c 200 "$t/rules.weir" > "$t/cut.weir"
 $WEIR filter -r "$t/cut.weir" $ex/events.ndjson 2>&1 | norm; echo "truncated: ${PIPESTATUS[0]}"
 $WEIR compile $ex/rules.yaml 2>&1; echo "no -o: $?"
 $WEIR compile examples/arcgis-portal-webhooks/bad-rules.yaml -o "$t/bad.weir" 2>&1 | tail -n 1; ls "$t/bad.weir" 2>&1 | norm
+cp $ex/rules.yaml "$t/src.yaml"
+$WEIR compile "$t/src.yaml" -o "$t/src.yaml" 2>&1 | norm; echo "onto its source: ${PIPESTATUS[0]}"; cmp -s $ex/rules.yaml "$t/src.yaml" && echo "source untouched"
