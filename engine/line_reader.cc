@@ -1,5 +1,6 @@
 #include "engine/line_reader.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,7 +24,10 @@ void Batch::Reserve(size_t n) {
 }
 
 LineReader::LineReader(int fd, size_t max_line, size_t batch_bytes)
-    : fd_(fd), max_line_(max_line), batch_bytes_(std::max<size_t>(batch_bytes, 4096)) {}
+    : fd_(fd), max_line_(max_line), batch_bytes_(std::max<size_t>(batch_bytes, 4096)) {
+  struct stat st;
+  stream_ = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
+}
 
 size_t LineReader::Read(char* dst, size_t room) {
   if (eof_ || room == 0) return 0;
@@ -67,11 +71,15 @@ absl::Status LineReader::Next(Batch* b, bool* got) {
   size_t start = 0;  // of the first line not yet recorded
   size_t want = batch_bytes_;
   for (;;) {
-    // Fill the batch (or at least get one whole line in).
+    // Fill the batch (or at least get one whole line in). A stream (pipe,
+    // socket, terminal) hands over what has come once it holds a whole
+    // line: a slow producer's events must not wait for a full batch.
     while (b->size_ < want && !eof_) {
-      size_t n = Read(b->data_.get() + b->size_, b->capacity_ - Matcher::kPadding - b->size_);
+      char* at = b->data_.get() + b->size_;
+      size_t n = Read(at, b->capacity_ - Matcher::kPadding - b->size_);
       b->size_ += n;
       if (n == 0) break;
+      if (stream_ && std::memchr(at, '\n', n)) break;
     }
     const char* base = b->data_.get();
     for (;;) {

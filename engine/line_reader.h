@@ -1,6 +1,8 @@
-// NDJSON input split into batches of whole lines. Each batch owns its bytes
-// (with Matcher::kPadding readable bytes after the last line), so batches can
-// be matched on other threads while the next one is read. Lines stay where
+// NDJSON input split into batches of whole lines: up to the batch size from
+// a file, and from a pipe or socket as many as have come, so that a slow
+// stream is not held back. Each batch owns its bytes (with
+// Matcher::kPadding readable bytes after the last line), so batches can be
+// matched on other threads while the next one is read. Lines stay where
 // read() put them: only a partial last line is copied, to the next batch.
 #ifndef WEIR_ENGINE_LINE_READER_H_
 #define WEIR_ENGINE_LINE_READER_H_
@@ -59,6 +61,7 @@ class LineReader {
   uint64_t SkipRestOfLine(bool* ends_with_cr);
 
   int fd_;
+  bool stream_;  // not a regular file: batches end at what has come
   size_t max_line_;
   size_t batch_bytes_;
   std::string carry_;  // a partial line read past the end of the last batch

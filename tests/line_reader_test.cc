@@ -1,6 +1,10 @@
 // NDJSON splitting: line numbers, CRLF, a last line without newline, lines
 // over the limit, padding after every batch.
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
+#include <thread>
 
 #include "engine/line_reader.h"
 #include "gtest/gtest.h"
@@ -64,6 +68,39 @@ TEST(LineReader, ManySmallBatches) {
 }
 
 TEST(LineReader, EmptyInput) { EXPECT_TRUE(ReadAll("", 10).empty()); }
+
+// A pipe that brings one line and then waits: the line comes out at once,
+// not when a batch is full or the pipe closes (weir filter as a stream stage).
+TEST(LineReader, AStreamHandsOverWhatHasCome) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::atomic<bool> got_first{false};
+  std::thread writer([&] {
+    const std::string first = "{\"a\":1}\n{\"b\"";  // a whole line and part of the next
+    EXPECT_EQ(write(fds[1], first.data(), first.size()), static_cast<ssize_t>(first.size()));
+    for (int i = 0; i < 200 && !got_first; ++i) usleep(10000);  // up to 2 s
+    const std::string rest = ":2}\n";
+    EXPECT_EQ(write(fds[1], rest.data(), rest.size()), static_cast<ssize_t>(rest.size()));
+    close(fds[1]);
+  });
+  LineReader r(fds[0], 1000);
+  Batch b;
+  bool got = false;
+  ASSERT_TRUE(r.Next(&b, &got).ok());
+  got_first = true;
+  ASSERT_TRUE(got);
+  ASSERT_EQ(b.lines.size(), 1u);  // before the writer went on
+  EXPECT_EQ(b.line(b.lines[0]), "{\"a\":1}");
+  ASSERT_TRUE(r.Next(&b, &got).ok());
+  ASSERT_TRUE(got);
+  ASSERT_EQ(b.lines.size(), 1u);
+  EXPECT_EQ(b.line(b.lines[0]), "{\"b\":2}");
+  EXPECT_EQ(b.lines[0].number, 2u);
+  ASSERT_TRUE(r.Next(&b, &got).ok());
+  EXPECT_FALSE(got);
+  writer.join();
+  close(fds[0]);
+}
 
 }  // namespace
 }  // namespace weir

@@ -100,7 +100,10 @@ void ProcessBatch(const Batch& batch, Matcher& matcher, const std::string& name,
 }
 
 void Emit(Result& r, const FilterOptions& o, FilterStats* total) {
-  if (!r.out.empty()) fwrite(r.out.data(), 1, r.out.size(), o.out);
+  if (!r.out.empty()) {
+    fwrite(r.out.data(), 1, r.out.size(), o.out);
+    fflush(o.out);  // once a batch: a downstream reader sees matches as they come
+  }
   if (!r.errors.empty()) fwrite(r.errors.data(), 1, r.errors.size(), o.err);
   if (o.errors_file && !r.bad_lines.empty())
     fwrite(r.bad_lines.data(), 1, r.bad_lines.size(), o.errors_file);
