@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -92,6 +93,18 @@ void FinishTrie(std::vector<TrieNode>* nodes) {
   }
 }
 
+void FinishTracking(RuleSetImpl* m) {
+  m->pred_track.assign(m->num_preds, 0);
+  m->track_contexts = false;
+  for (uint32_t j = 0; j < m->conjs.size(); ++j) {
+    if (!m->conjs[j].consistent) continue;
+    m->track_contexts = true;
+    for (const uint32_t* c = m->conj_clauses.begin(j); c != m->conj_clauses.end(j); ++c)
+      for (const uint32_t* p = m->clause_preds.begin(*c); p != m->clause_preds.end(*c); ++p)
+        m->pred_track[*p] = 1;
+  }
+}
+
 void FinishDirectRules(RuleSetImpl* m) {
   std::vector<uint32_t> uses(m->clause_preds.size(), 0);  // positive conjunctions per clause
   for (uint32_t c : m->conj_clauses.ids) ++uses[c];
@@ -133,7 +146,6 @@ class Compiler {
     preds_.reserve(preds);
     single_clauses_.reserve(clauses);
     pred_clause_pairs_.reserve(preds);
-    track_.reserve(preds);
     impl_->clause_preds.offsets.reserve(clauses + 1);
     impl_->clause_preds.ids.reserve(preds);
     clause_uses_.reserve(clauses);
@@ -159,20 +171,12 @@ class Compiler {
       impl_->conj_negated.Add(neg);
       for (uint32_t c : pos) ++clause_uses_[c];
       if (pos.empty()) impl_->always.push_back(cid);
-      if (consistent) {
-        impl_->track_contexts = true;
-        for (uint32_t c : pos)
-          for (const uint32_t* p = impl_->clause_preds.begin(c); p != impl_->clause_preds.end(c);
-               ++p)
-            track_[*p] = 1;
-      }
     }
     return absl::OkStatus();
   }
 
   absl::Status Finish() {
     impl_->num_preds = num_preds_;
-    impl_->pred_track = std::move(track_);
     impl_->pred_clauses = FromPairs(pred_clause_pairs_, num_preds_);
     // Anchor each conjunction on its rarest positive clause (the one fewest
     // conjunctions use): a clause shared by many rules, like "source is
@@ -194,6 +198,7 @@ class Compiler {
     impl_->clause_conjs = FromPairs(anchored, clause_uses_.size());
     impl_->clause_negated = std::move(clause_negated_);
     FinishTrie(&impl_->nodes);
+    FinishTracking(impl_);
     FinishDirectRules(impl_);
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];
@@ -365,7 +370,6 @@ class Compiler {
     impl_->pred_keys.push_back(std::move(key));
     preds_.emplace(impl_->pred_keys.back(), id);
     ++num_preds_;
-    track_.push_back(0);
     return id;
   }
 
@@ -440,7 +444,6 @@ class Compiler {
   std::vector<uint32_t> pos_, neg_, clause_scratch_;
   absl::flat_hash_map<std::string, uint32_t> clauses_;            // "!p1,p2": clause
   absl::flat_hash_map<uint64_t, uint32_t> single_clauses_;        // p << 1 | negated: clause
-  std::vector<uint8_t> track_;
   std::vector<uint8_t> clause_negated_;
   std::vector<std::vector<std::pair<uint32_t, Predicate>>> range_preds_;
   // "*lit*" globs per index, in case they go to the automaton after all.
@@ -622,13 +625,18 @@ std::string RuleSet::DebugString() const {
     absl::StrAppend(&out, "rules ", m.RuleCount(), " enabled ", m.enabled, " preds ", m.num_preds,
                     " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(), " paths ",
                     m.leaves.size(), "\n");
-    for (uint32_t p = 0; p < m.num_preds; ++p)
-    {
-      // "node|key" -> "path key"
-      const std::string& k = m.pred_keys[p];
+    for (uint32_t p = 0; p < m.num_preds; ++p) {
+      // "node|kind:value" -> "path kind:value". Read defensively: a set read
+      // from a damaged compiled file may hold anything here.
+      absl::string_view k =
+          p < m.pred_keys.size() ? absl::string_view(m.pred_keys[p]) : absl::string_view("?");
       size_t bar = k.find('|');
-      uint32_t node = static_cast<uint32_t>(std::stoul(k.substr(0, bar)));
-      absl::StrAppend(&out, "pred ", p, ": ", m.nodes[node].path, " ", k.substr(bar + 1), "\n");
+      uint32_t node;
+      if (bar != absl::string_view::npos && absl::SimpleAtoi(k.substr(0, bar), &node) &&
+          node < m.nodes.size())
+        absl::StrAppend(&out, "pred ", p, ": ", m.nodes[node].path, " ", k.substr(bar + 1), "\n");
+      else
+        absl::StrAppend(&out, "pred ", p, ": ? ", k, "\n");
     }
     for (uint32_t c = 0; c < m.clause_preds.size(); ++c) {
       absl::StrAppend(&out, "clause ", c, m.clause_negated[c] ? " not" : "", " any of [",

@@ -238,6 +238,9 @@ absl::Status FinishGlobIndex(GlobIndex* g, const CompileOptions& options);
 void FinishRangeBounds(NumberRangeIndex* idx);
 // TrieNode::few from children.
 void FinishTrie(std::vector<TrieNode>* nodes);
+// pred_track and track_contexts: the predicates of array-consistent
+// conjunctions record where they matched.
+void FinishTracking(RuleSetImpl* m);
 // pred_rule from the posting lists.
 void FinishDirectRules(RuleSetImpl* m);
 

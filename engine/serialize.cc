@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/decimal.h"
@@ -72,7 +71,6 @@ void PutCondition(Writer& w, const Condition& c) {
   }
 }
 
-// Reusing *c (as a scratch) allocates nothing once it has grown.
 bool GetCondition(Reader& r, Condition* c) {
   c->any_of.resize(r.Count(5));
   for (Conjunction& conj : c->any_of) {
@@ -140,26 +138,21 @@ void PutCold(Writer& w, const RuleSetImpl& m) {
   // Source file names once; rules refer to them by number (0: none).
   std::vector<std::string> files;
   StrMap<uint32_t> index;
-  std::string rules;
-  Writer rw(&rules);
-  for (const RuleDef& rule : m.rules) {
-    uint32_t file = 0;
-    if (!rule.where.file.empty()) {
-      auto [it, added] = index.emplace(rule.where.file, static_cast<uint32_t>(files.size() + 1));
-      if (added) files.push_back(rule.where.file);
-      file = it->second;
-    }
-    rw.Str(rule.description);
-    rw.Str(rule.dialect);
-    rw.U32(static_cast<uint32_t>(rule.actions.size()));
-    for (const std::string& a : rule.actions) rw.Str(a);
-    rw.U32(file);
-    rw.U32(static_cast<uint32_t>(rule.where.line));
-    rw.U32(static_cast<uint32_t>(rule.where.column));
-    PutCondition(rw, rule.condition);
-  }
+  for (const RuleDef& rule : m.rules)
+    if (!rule.where.file.empty() &&
+        index.emplace(rule.where.file, static_cast<uint32_t>(files.size() + 1)).second)
+      files.push_back(rule.where.file);
   PutStrings(w, files);
-  w.Raw(rules.data(), rules.size());
+  for (const RuleDef& rule : m.rules) {
+    w.Str(rule.description);
+    w.Str(rule.dialect);
+    w.U32(static_cast<uint32_t>(rule.actions.size()));
+    for (const std::string& a : rule.actions) w.Str(a);
+    w.U32(rule.where.file.empty() ? 0 : index.find(rule.where.file)->second);
+    w.U32(static_cast<uint32_t>(rule.where.line));
+    w.U32(static_cast<uint32_t>(rule.where.column));
+    PutCondition(w, rule.condition);
+  }
   w.U32(static_cast<uint32_t>(m.pred_keys.size()));
   for (const std::string& k : m.pred_keys) w.Str(k);
 }
@@ -167,8 +160,9 @@ void PutCold(Writer& w, const RuleSetImpl& m) {
 // Decodes the block into m's rules (already sized, with ids and enabled
 // flags) and predicate keys. Damaged bytes (which the checksum did not catch:
 // made on purpose) stop it early, leaving defaults: no read goes out of
-// bounds, and nothing that indexes anything comes from here.
-bool GetCold(Reader& r, RuleSetImpl* m) {
+// bounds, nothing that indexes anything comes from here, and DebugString
+// reads the keys defensively.
+void GetCold(Reader& r, RuleSetImpl* m) {
   std::vector<std::string> files;
   GetStrings(r, &files);
   for (RuleDef& rule : m->rules) {
@@ -177,25 +171,14 @@ bool GetCold(Reader& r, RuleSetImpl* m) {
     rule.actions.resize(r.Count(4));
     for (std::string& a : rule.actions) r.Str(&a);
     uint32_t file = r.U32();
-    if (file > files.size()) return false;
+    if (file > files.size()) return;
     if (file > 0) rule.where.file = files[file - 1];
     rule.where.line = static_cast<int>(r.U32());
     rule.where.column = static_cast<int>(r.U32());
-    if (!GetCondition(r, &rule.condition)) return false;
+    if (!GetCondition(r, &rule.condition)) return;
   }
-  if (r.Count(4) != m->num_preds) return false;
-  for (size_t i = 0; i < m->num_preds && r.ok(); ++i) {
-    std::string_view k = r.StrView();
-    // "node|kind:value", which DebugString splits.
-    size_t bar = k.find('|');
-    uint32_t node;
-    if (bar == std::string_view::npos || bar == 0 || bar > 9 ||
-        !std::all_of(k.begin(), k.begin() + bar, [](char c) { return c >= '0' && c <= '9'; }) ||
-        !absl::SimpleAtoi(absl::string_view(k.data(), bar), &node) || node >= m->nodes.size())
-      return false;
-    m->pred_keys.emplace_back(k);
-  }
-  return r.ok() && r.done();
+  if (r.Count(4) != m->num_preds) return;
+  for (size_t i = 0; i < m->num_preds && r.ok(); ++i) m->pred_keys.emplace_back(r.StrView());
 }
 
 void PutGlobs(Writer& w, const GlobIndex& g) {
@@ -297,7 +280,8 @@ bool MapOk(const StrMap<uint32_t>& m, size_t bound) {
 bool OptionalOk(uint32_t id, size_t bound) { return id == kNone || id < bound; }
 
 // Every id a Matcher follows stays inside what it indexes. Also rebuilds
-// the derived parts of each leaf.
+// what is derived: each leaf's lookup structures, the trie's short child
+// lists, the tracked predicates, the direct rules, the enabled count.
 absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
   const size_t npreds = m.num_preds, nclauses = m.clause_preds.size(), nconjs = m.conjs.size();
   if (m.nodes.empty()) return Damaged("no path trie");
@@ -352,7 +336,7 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
       d.pred = *std::move(sp);
     }
   }
-  if (m.pred_track.size() != npreds || m.clause_negated.size() != nclauses ||
+  if (m.clause_negated.size() != nclauses ||
       !PostingsOk(m.pred_clauses, npreds, nclauses) ||
       !PostingsOk(m.clause_preds, nclauses, npreds) ||
       !PostingsOk(m.clause_conjs, nclauses, nconjs) ||
@@ -361,9 +345,8 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
     return Damaged("posting lists");
   for (const CompiledConj& c : m.conjs)
     if (c.rule >= m.RuleCount()) return Damaged("conjunctions");
-  size_t enabled = 0;
-  for (uint8_t e : m.enabled_flags) enabled += e != 0;
-  if (enabled != m.enabled) return Damaged("rule count");
+  m.enabled = static_cast<size_t>(std::count(m.enabled_flags.begin(), m.enabled_flags.end(), 1));
+  FinishTracking(&m);
   FinishDirectRules(&m);
   return absl::OkStatus();
 }
@@ -382,10 +365,7 @@ void RuleSetImpl::DecodeCold() const {
       m->rules[i].enabled = Enabled(i);
     }
     Reader r(encoded_cold);
-    if (!GetCold(r, m)) {
-      // Damaged on purpose: DebugString still finds a key per predicate.
-      m->pred_keys.resize(num_preds, "0|?");
-    }
+    GetCold(r, m);
   });
 }
 
@@ -421,7 +401,6 @@ absl::Status RuleSet::Serialize(std::string* out) const {
   w.U32(static_cast<uint32_t>(m.leaves.size()));
   for (const LeafIndex& leaf : m.leaves) PutLeaf(w, leaf);
   w.U32(m.num_preds);
-  w.Vec(m.pred_track);
   PutPostings(w, m.pred_clauses);
   w.Vec(m.clause_negated);
   PutPostings(w, m.clause_preds);
@@ -434,8 +413,6 @@ absl::Status RuleSet::Serialize(std::string* out) const {
   PutPostings(w, m.conj_clauses);
   PutPostings(w, m.conj_negated);
   w.Vec(m.always);
-  w.U8(m.track_contexts);
-  w.U32(static_cast<uint32_t>(m.enabled));
   return absl::OkStatus();
 }
 
@@ -459,7 +436,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Deserialize(
     std::string_view id = r.StrView();
     m.ids.append(id);
     m.id_ends[i] = static_cast<uint32_t>(m.ids.size());
-    m.enabled_flags[i] = r.U8();
+    m.enabled_flags[i] = r.U8() != 0;
   }
   m.encoded_cold = r.Str();
   m.nodes.resize(r.Count(12));
@@ -472,7 +449,6 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Deserialize(
   for (LeafIndex& leaf : m.leaves)
     if (!GetLeaf(r, &leaf)) return Damaged("path indexes");
   m.num_preds = r.U32();
-  r.Vec(&m.pred_track);
   GetPostings(r, &m.pred_clauses);
   r.Vec(&m.clause_negated);
   GetPostings(r, &m.clause_preds);
@@ -485,8 +461,6 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Deserialize(
   GetPostings(r, &m.conj_clauses);
   GetPostings(r, &m.conj_negated);
   r.Vec(&m.always);
-  m.track_contexts = r.U8() != 0;
-  m.enabled = r.U32();
   if (!r.ok()) return Damaged("truncated");
   if (!r.done()) return Damaged("trailing bytes");
   if (absl::Status s = CheckAndFinish(m, options); !s.ok()) return s;
