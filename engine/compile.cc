@@ -303,10 +303,9 @@ class Compiler {
         GlobIndex& g = p.kind == PredicateKind::kTextGlob     ? leaf.text
                        : p.kind == PredicateKind::kStringGlob ? leaf.str
                                                               : leaf.folded;
-        if (p.text.find_first_of("*\\") == std::string::npos) {
-          // A plain literal (the common case): no glob to parse.
+        if (p.kind == PredicateKind::kFoldedGlob) leaf.needs_fold = true;
+        if (IsLiteralGlob(p.text)) {  // the common case: no glob to parse
           g.exact.emplace(p.text, id);
-          if (p.kind == PredicateKind::kFoldedGlob) leaf.needs_fold = true;
           break;
         }
         Glob glob;
@@ -332,7 +331,6 @@ class Compiler {
           g.set_preds.push_back(id);
           g.set_globs.push_back(GlobToRegex(glob));
         }
-        if (p.kind == PredicateKind::kFoldedGlob) leaf.needs_fold = true;
         break;
       }
       case PredicateKind::kNumberEq:

@@ -28,6 +28,12 @@ struct Glob {
 // *error then says why.
 bool ParseGlob(std::string_view text, Glob* glob, std::string* error);
 
+// Whether canonical glob text is a plain literal (no star, no escape): it
+// matches exactly itself, and ParseGlob would give that one literal.
+inline bool IsLiteralGlob(std::string_view text) {
+  return text.find_first_of("*\\") == std::string_view::npos;
+}
+
 bool GlobMatch(const Glob& glob, std::string_view s);
 
 // Escapes `*` and `\` so `literal` matches only itself.
