@@ -63,6 +63,9 @@ bool HasBackslash(const char* p, const char* e) {
 #endif
 }
 
+// Where a number token may start.
+bool StartsNumber(char c) { return c == '-' || static_cast<unsigned char>(c - '0') <= 9; }
+
 bool LiteralOk(const char* p, const char* e) {
   std::string_view t(p, static_cast<size_t>(e - p));
   return t == "true" || t == "false" || t == "null";
@@ -108,11 +111,16 @@ error_code JsonValidator::CheckIndexed(const char* buf, size_t len, const uint32
   // for a backslash costs less than one per string.
   const bool escapes = std::memchr(buf, '\\', len) != nullptr;
   // A scalar token ends where the next structural begins, less whitespace.
+  auto next_structural = [&](uint32_t k) { return buf + (k + 1 < n ? idx[k + 1] : len); };
   auto token_end = [&](uint32_t k) {
-    const char* e = buf + (k + 1 < n ? idx[k + 1] : len);
+    const char* e = next_structural(k);
     e -= e[-1] == ' ';  // without a branch: one space, as before "]", is common
     while (IsSpace(e[-1])) --e;
     return e;
+  };
+  // The string token at structural k (its escapes, if the event has any).
+  auto string_ok = [&](uint32_t k) {
+    return !escapes || StringOk(buf + idx[k], next_structural(k));
   };
   char* stack = stack_.data();
   size_t depth = 0;
@@ -136,8 +144,7 @@ value:
         goto value;
       }
       case '"':
-        if (escapes && !StringOk(p, buf + (i + 1 < n ? idx[i + 1] : len)))
-          return simdjson::STRING_ERROR;
+        if (!string_ok(i)) return simdjson::STRING_ERROR;
         ++i;
         goto after;
       case '-':
@@ -160,7 +167,7 @@ value:
           if (++i + 1 >= n || stack[depth - 1] != ']') goto after;
           if (buf[idx[i]] == ',') {
             p = buf + idx[i + 1];
-            if (*p != '-' && static_cast<unsigned char>(*p - '0') > 9) goto after;
+            if (!StartsNumber(*p)) goto after;
             ++i;
             continue;
           }
@@ -168,7 +175,7 @@ value:
               buf[idx[i + 1]] != ',' || buf[idx[i + 2]] != '[')
             goto after;
           p = buf + idx[i + 3];
-          if (*p != '-' && static_cast<unsigned char>(*p - '0') > 9) goto after;
+          if (!StartsNumber(*p)) goto after;
           i += 3;
         }
       case 't':
@@ -185,13 +192,13 @@ key:
   for (;;) {
     if (i + 2 >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
     if (buf[idx[i]] != '"') return simdjson::TAPE_ERROR;
-    if (escapes && !StringOk(buf + idx[i], buf + idx[i + 1])) return simdjson::STRING_ERROR;
+    if (!string_ok(i)) return simdjson::STRING_ERROR;
     if (buf[idx[i + 1]] != ':') return simdjson::TAPE_ERROR;
     i += 2;
     // Flat objects are runs of "key": "string",: stay here while a string
     // value is followed by a comma.
     if (i + 1 >= n || buf[idx[i]] != '"' || buf[idx[i + 1]] != ',') goto value;
-    if (escapes && !StringOk(buf + idx[i], buf + idx[i + 1])) return simdjson::STRING_ERROR;
+    if (!string_ok(i)) return simdjson::STRING_ERROR;
     i += 2;
   }
 after:
