@@ -24,6 +24,7 @@ class DiagSink {
   void Error(const RNode& at, std::string message);
   void Error(const NodeMark& at, std::string message);
   SourceLocation Where(const RNode& at) const;
+  SourceLocation Where(const NodeMark& at) const;
   size_t count() const { return out_->size(); }
 
  private:

@@ -37,10 +37,10 @@ const ConfigValue* ConfigValue::Find(std::string_view key) const {
   return nullptr;
 }
 
-SourceLocation DiagSink::Where(const RNode& at) const {
-  NodeMark m = at.Mark();
+SourceLocation DiagSink::Where(const NodeMark& m) const {
   return {std::string(file_), m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
 }
+SourceLocation DiagSink::Where(const RNode& at) const { return Where(at.Mark()); }
 namespace {
 Diagnostic MakeDiag(SourceLocation where, std::string rule_id, std::string message) {
   Diagnostic d;
@@ -51,15 +51,9 @@ Diagnostic MakeDiag(SourceLocation where, std::string rule_id, std::string messa
 }
 }  // namespace
 
-void DiagSink::Error(const RNode& at, std::string message) {
-  out_->push_back(MakeDiag(Where(at), std::string(rule_id_), std::move(message)));
-}
+void DiagSink::Error(const RNode& at, std::string message) { Error(at.Mark(), std::move(message)); }
 void DiagSink::Error(const NodeMark& m, std::string message) {
-  SourceLocation where;
-  where.file = file_;
-  where.line = m.line >= 0 ? m.line + 1 : 0;
-  where.column = m.column >= 0 ? m.column + 1 : 0;
-  out_->push_back(MakeDiag(std::move(where), std::string(rule_id_), std::move(message)));
+  out_->push_back(MakeDiag(Where(m), std::string(rule_id_), std::move(message)));
 }
 
 ScalarKind KindOf(const RNode& n) {
@@ -490,27 +484,10 @@ class Loader {
     kid_stack_.clear();
     // Pass 1: everything but the rules (uri_fields must be known first).
     NodeTree top_tree;
-    uint32_t top = top_tree.Add(NodeTree::Type::kMap, {}, false, lines_.Mark(json.data()));
+    uint32_t top;
     bool have_rules = false;
-    const size_t kids_start = kid_stack_.size();
-    for (auto fr : root) {
-      od::field f;
-      std::string_view key;
-      if (std::move(fr).get(f)) return false;
-      const char* key_at = f.key().raw() - 1;  // before unescaped_key() consumes it
-      if (f.unescaped_key().get(key)) return false;
-      if (key == "rules") {
-        have_rules = true;
-        continue;
-      }
-      NodeMark key_mark = lines_.Mark(key_at);
-      kid_stack_.push_back(top_tree.Add(NodeTree::Type::kScalar, key, true, key_mark));
-      od::value val = f.value();
-      uint32_t v;
-      if (!Build(&top_tree, val, 0, &v)) return false;
-      kid_stack_.push_back(v);
-    }
-    CloseContainer(&top_tree, top, kids_start);
+    if (!BuildObject(&top_tree, root, 0, lines_.Mark(json.data()), &top, "rules", &have_rules))
+      return false;
     // Anything after the object (another one) is yaml-cpp's to report.
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return false;
     if (!have_rules) return false;
@@ -573,6 +550,33 @@ class Loader {
     size_t line_ = 0;
   };
 
+  // A JSON object into `tree` (see Build), without the key `skip` if given:
+  // *skipped tells whether it was there.
+  bool BuildObject(NodeTree* tree, simdjson::ondemand::object& o, int depth, NodeMark mark,
+                   uint32_t* out, std::string_view skip = {}, bool* skipped = nullptr) {
+    namespace od = simdjson::ondemand;
+    *out = tree->Add(NodeTree::Type::kMap, {}, false, mark);
+    const size_t start = kid_stack_.size();
+    for (auto fr : o) {
+      od::field f;
+      std::string_view key;
+      if (std::move(fr).get(f)) return false;
+      const char* key_at = f.key().raw() - 1;  // before unescaped_key() consumes it
+      if (f.unescaped_key().get(key)) return false;
+      if (skipped && key == skip) {
+        *skipped = true;
+        continue;
+      }
+      kid_stack_.push_back(tree->Add(NodeTree::Type::kScalar, key, true, lines_.Mark(key_at)));
+      od::value cv = f.value();
+      uint32_t child;
+      if (!Build(tree, cv, depth + 1, &child)) return false;
+      kid_stack_.push_back(child);
+    }
+    CloseContainer(tree, *out, start);
+    return true;
+  }
+
   // A JSON value into `tree`, keeping what the dialects look at: strings are
   // quoted scalars, numbers keep their text as written. False on anything
   // unexpected (the file is then read by yaml-cpp).
@@ -586,23 +590,7 @@ class Loader {
     switch (t) {
       case od::json_type::object: {
         od::object o;
-        if (v.get_object().get(o)) return false;
-        *out = tree->Add(NodeTree::Type::kMap, {}, false, mark);
-        const size_t start = kid_stack_.size();
-        for (auto fr : o) {
-          od::field f;
-          std::string_view key;
-          if (std::move(fr).get(f)) return false;
-          const char* key_at = f.key().raw() - 1;  // before unescaped_key() consumes it
-          if (f.unescaped_key().get(key)) return false;
-          kid_stack_.push_back(tree->Add(NodeTree::Type::kScalar, key, true, lines_.Mark(key_at)));
-          od::value cv = f.value();
-          uint32_t child;
-          if (!Build(tree, cv, depth + 1, &child)) return false;
-          kid_stack_.push_back(child);
-        }
-        CloseContainer(tree, *out, start);
-        return true;
+        return !v.get_object().get(o) && BuildObject(tree, o, depth, mark, out);
       }
       case od::json_type::array: {
         od::array a;
@@ -720,8 +708,7 @@ class Loader {
     rule.where = d.Where(r);
     static const std::set<std::string> kRuleKeys = {"id",      "description", "enabled", "filter",
                                                      "events",  "pattern",     "actions"};
-    CheckKeys(r, kRuleKeys,
-              "a rule", d);
+    CheckKeys(r, kRuleKeys, "a rule", d);
     if (!rule.id.empty()) {
       auto [it, inserted] = ids_.emplace(rule.id, result_.ruleset.rules.size());
       if (inserted && ids_added_) ids_added_->push_back(rule.id);
