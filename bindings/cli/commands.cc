@@ -258,12 +258,6 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
   return true;
 }
 
-// Loads and compiles; prints diagnostics and returns null on failure.
-std::shared_ptr<const RuleSet> LoadAndCompile(const std::vector<std::string>& files, FILE* err) {
-  LoadedRules l;
-  return LoadRules(files, err, &l) ? l.rules : nullptr;
-}
-
 int Usage(FILE* err, const char* text, const std::string& msg) {
   fprintf(err, "weir: %s\n\n%s", msg.c_str(), text);
   return 2;
@@ -457,8 +451,9 @@ int Filter(Args& a, FILE* out, FILE* err) {
   if (rule_files.empty()) return Usage(err, kFilterUsage, "filter needs at least one -r RULES");
   if (inputs.empty()) inputs.push_back("-");
   o.name_lines = inputs.size() > 1;
-  auto rules = LoadAndCompile(rule_files, err);
-  if (!rules) return 2;
+  LoadedRules loaded;
+  if (!LoadRules(rule_files, err, &loaded)) return 2;
+  const std::shared_ptr<const RuleSet>& rules = loaded.rules;
   if (!errors_path.empty()) {
     o.errors_file = fopen(errors_path.c_str(), "w");
     if (!o.errors_file) {
