@@ -23,7 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "weir/rules.h"
+#include "weir/rule_def.h"
 
 namespace weir {
 
