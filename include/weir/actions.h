@@ -190,6 +190,14 @@ class Dispatcher : public Sink {
   void Prepare(BatchResult* result) override;
   absl::Status OnBatch(const BatchResult& result) override;
 
+  // Actions that come and go at run time (a webhook registry): adds or
+  // replaces the executor of `action`; a removed action's pending deliveries
+  // go to the dead letters with reason `action removed`. Thread-safe.
+  void SetExecutor(const std::string& action, std::unique_ptr<Executor> executor);
+  void RemoveExecutor(const std::string& action);
+  // Deactivates or reactivates a target by hand (as its policy would).
+  void SetTargetActive(const std::string& target, bool active);
+
   // Records deliveries from elsewhere (same guarantee as OnBatch).
   absl::Status Record(std::vector<DeliveryRecord> records);
 
