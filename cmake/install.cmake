@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 
 set(WEIR_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/weir)
 set(weir_libraries weir_engine weir_rules)
-foreach(t weir_stream weir_actions)
+foreach(t weir_stream weir_actions weir_c)
   if(TARGET ${t})
     list(APPEND weir_libraries ${t})
   endif()
@@ -50,7 +50,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/weirConfig.cmake
 # pkg-config: the libraries in link order; their Debian dependencies as
 # Requires.private (static libraries: `pkg-config --static --libs weir`).
 set(WEIR_PC_LIBS "")
-foreach(t weir_actions weir_stream weir_rules weir_engine)
+foreach(t weir_c weir_actions weir_stream weir_rules weir_engine)
   if(t IN_LIST weir_libraries)
     string(APPEND WEIR_PC_LIBS " -l${t}")
   endif()
