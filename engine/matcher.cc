@@ -349,6 +349,8 @@ class MatcherImpl {
         // the many keys that name none of them. Names hold no dots.
         for (const auto& [name, id] : node.few) {
           const size_t n = name.size();
+          // The first byte rejects most names without a call to memcmp.
+          if (n > 0 && (key.empty() || key[0] != name[0])) continue;
           if (key.size() >= n && std::memcmp(key.data(), name.data(), n) == 0 &&
               (key.size() == n || key[n] == '.')) {
             target = id;

@@ -184,7 +184,9 @@ struct TrieNode {
   StrMap<uint32_t> children;
   // The same, when there are at most kFewChildren: events have many keys
   // that name no child, and comparing a few names beats hashing each key.
-  static constexpr size_t kFewChildren = 4;
+  // 12 covers objects like CityLots' properties (9 keys, mostly distinct
+  // first bytes), where comparing first bytes beats hashing every key.
+  static constexpr size_t kFewChildren = 12;
   std::vector<std::pair<std::string, uint32_t>> few;
   uint32_t leaf = kNone;
   std::string path;        // dotted, for DebugString
