@@ -29,7 +29,7 @@
 # bare_pass's parse_events_per_s: On-Demand per line over the file already in memory): the
 # match pass of `weir bench`, and the whole `weir filter --format count` process (reading the
 # file, loading and compiling the rules); next to quamina 2.0.1's in-memory loop measured the
-# same way (issue 6). A shared machine moves both sides of a ratio together; absolute figures
+# same way in the side-by-side run with the peers. A shared machine moves both sides of a ratio together; absolute figures
 # do not survive it.
 set -euo pipefail
 export LC_ALL=C
@@ -188,8 +188,8 @@ def one(what, s, key):
 sets = list(dict.fromkeys(r["set"] for r in rows if r["what"] == "weir" and r["set"] != "row1-sample"))
 
 # Ratios to the bare loop of the same round: events/s over bare_pass's parse-only events/s
-# (simdjson On-Demand per line, file already in memory), the form of issue 6's comparison.
-# quamina 2.0.1's in-memory loop measured that way (issue 6); the target is 1.2x it for the
+# (simdjson On-Demand per line, file already in memory), the form of the side-by-side run with the peers.
+# quamina 2.0.1's in-memory loop measured that way there; the target is 1.2x it for the
 # whole process and 1.5x for the match pass.
 QUAMINA = {"exact-1k": 0.51, "exact-10k": 0.47, "exact-10k.weir": 0.47, "exact-100k": 0.20,
            "exact-100k.weir": 0.20, "prefix-1k": 0.33, "mixed": 0.19}
