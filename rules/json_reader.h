@@ -1,0 +1,35 @@
+// The fast reader for JSON rule files (simdjson On-Demand). It builds one
+// small tree for the top-level settings and then one tree per rule, reused,
+// so a large file is never held as a whole tree.
+#ifndef WEIR_RULES_JSON_READER_H_
+#define WEIR_RULES_JSON_READER_H_
+
+#include <cstddef>
+#include <string_view>
+
+#include "rules/node.h"
+
+namespace weir {
+
+// What the reader hands its trees to (the rule-file schema).
+class RuleFileVisitor {
+ public:
+  virtual ~RuleFileVisitor() = default;
+  // The top-level map without its 'rules'; false stops reading.
+  virtual bool Top(const RNode& top) = 0;
+  // The number of rules, before the first Rule.
+  virtual void Reserve(size_t rules) = 0;
+  virtual void Rule(const RNode& rule) = 0;
+};
+
+// Reads a JSON rule file into `visitor`. False when it gives up (not one
+// JSON object with one 'rules' array, or anything unexpected): the file is
+// then read by yaml-cpp, whose positions and messages are the reference.
+bool ReadJsonRules(std::string_view text, RuleFileVisitor* visitor);
+
+// Whether the text starts (after white space) with '{'.
+bool LooksLikeJson(std::string_view text);
+
+}  // namespace weir
+
+#endif  // WEIR_RULES_JSON_READER_H_

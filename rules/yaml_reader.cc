@@ -1,0 +1,205 @@
+// The YAML readers: libyaml events into a NodeTree, and yaml-cpp documents
+// copied into one. yaml-cpp's exceptions are caught here and become error
+// messages; none leave this file.
+#include "rules/yaml_reader.h"
+
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "rules/line_index.h"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/yaml.h"
+#include "yaml.h"
+
+namespace weir {
+namespace {
+
+class FastYamlReader {
+ public:
+  bool Parse(std::string_view text, NodeTree* tree) {
+    struct Parser {
+      yaml_parser_t p;
+      Parser() { yaml_parser_initialize(&p); }
+      ~Parser() { yaml_parser_delete(&p); }
+    } parser;
+    yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+    yaml_parser_set_encoding(&parser.p, YAML_UTF8_ENCODING);
+    text_ = text;
+    lines_.Reset(text.data(), text.size());
+    cursor_ = {};
+    kid_stack_.clear();
+    struct Open {
+      uint32_t node;
+      size_t kids_start;
+    };
+    std::vector<Open> open;
+    bool have_root = false, ok = true, done = false;
+    int documents = 0;
+    // Adds a finished node to its parent (or makes it the root).
+    auto place = [&](uint32_t n) {
+      if (open.empty()) {
+        have_root = true;
+      } else {
+        kid_stack_.push_back(n);
+      }
+    };
+    while (ok && !done) {
+      yaml_event_t ev;
+      if (!yaml_parser_parse(&parser.p, &ev)) {
+        ok = false;
+        break;
+      }
+      const NodeMark mark = Mark(ev.start_mark);
+      switch (ev.type) {
+        case YAML_DOCUMENT_START_EVENT:
+          if (++documents > 1) ok = false;
+          break;
+        case YAML_STREAM_END_EVENT:
+          done = true;
+          break;
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT: {
+          bool map = ev.type == YAML_MAPPING_START_EVENT;
+          const yaml_char_t* tag = map ? ev.data.mapping_start.tag : ev.data.sequence_start.tag;
+          if (tag) {
+            ok = false;
+            break;
+          }
+          uint32_t n = tree->Add(map ? NodeTree::Type::kMap : NodeTree::Type::kSequence, {},
+                                 false, mark);
+          open.push_back({n, kid_stack_.size()});
+          break;
+        }
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT: {
+          Open o = open.back();
+          open.pop_back();
+          tree->SetKids(o.node, kid_stack_.data() + o.kids_start,
+                        kid_stack_.size() - o.kids_start);
+          kid_stack_.resize(o.kids_start);
+          place(o.node);
+          break;
+        }
+        case YAML_SCALAR_EVENT: {
+          const auto& sc = ev.data.scalar;
+          if (sc.tag) {
+            ok = false;
+            break;
+          }
+          std::string_view value(reinterpret_cast<const char*>(sc.value), sc.length);
+          const bool plain = sc.style == YAML_PLAIN_SCALAR_STYLE;
+          // yaml-cpp's null: a plain ~, null, Null, NULL or nothing.
+          const bool null = plain && (value.empty() || value == "~" || value == "null" ||
+                                      value == "Null" || value == "NULL");
+          uint32_t n = null ? tree->Add(NodeTree::Type::kNull, {}, false, mark)
+                            : tree->Add(NodeTree::Type::kScalar, value, !plain, mark);
+          place(n);
+          break;
+        }
+        case YAML_ALIAS_EVENT:
+          // yaml-cpp's path copies aliases with limits (cycles, expansion).
+          ok = false;
+          break;
+        default:
+          break;
+      }
+      yaml_event_delete(&ev);
+    }
+    if (!ok) return false;
+    if (!have_root) tree->Add(NodeTree::Type::kNull, {}, false, NodeMark{});
+    return true;
+  }
+
+ private:
+  // libyaml counts columns in characters, yaml-cpp (the reference) in bytes.
+  // Events come in document order, so a cursor converts each mark from the
+  // last one: linear even for a whole file on one line.
+  NodeMark Mark(const yaml_mark_t& m) {
+    Cursor& c = cursor_;
+    if (m.line != c.line || m.column < c.chars) c = {m.line, 0, 0};
+    const size_t start = lines_.LineStart(m.line);
+    while (c.chars < m.column && start + c.bytes < text_.size()) {
+      unsigned char b = static_cast<unsigned char>(text_[start + c.bytes]);
+      c.bytes += b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : 4;
+      ++c.chars;
+    }
+    return {static_cast<int>(m.line), static_cast<int>(c.bytes)};
+  }
+
+  std::string_view text_;
+  LineIndex lines_;
+  struct Cursor {
+    size_t line = 0, chars = 0, bytes = 0;
+  } cursor_;
+  std::vector<uint32_t> kid_stack_;  // children of the containers being built
+};
+
+// Where a second YAML document with content starts, if there is one
+// (yaml-cpp's Load reads only the first). At most two documents are
+// parsed: yaml-cpp 0.7 finds endless empty ones in some inputs (a lone
+// ","), which is why this is not LoadAll.
+NodeMark SecondDocument(const std::string& text) {
+  struct Content : YAML::EventHandler {
+    bool any = false;
+    YAML::Mark at;
+    void Saw(const YAML::Mark& m) {
+      if (!any) at = m;
+      any = true;
+    }
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Saw(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+      Saw(m);
+    }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+      Saw(m);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+      Saw(m);
+    }
+    void OnMapEnd() override {}
+  };
+  std::stringstream in(text);
+  YAML::Parser parser(in);
+  Content first, second;
+  if (!parser.HandleNextDocument(first) || !parser.HandleNextDocument(second) || !second.any)
+    return {};
+  return {second.at.line, second.at.column};
+}
+
+}  // namespace
+
+bool ParseYamlFast(std::string_view text, NodeTree* tree) {
+  return FastYamlReader().Parse(text, tree);
+}
+
+bool ParseYamlReference(const std::string& text, NodeTree* tree, std::string* error,
+                        NodeMark* error_mark, bool* unparsable, NodeMark* second) {
+  *second = {};
+  *unparsable = false;
+  try {
+    YAML::Node doc = YAML::Load(text);
+    // Aliases may repeat a value many times, but not without bound.
+    if (!tree->AddYaml(doc, 64 * text.size() + 1024, error, error_mark)) return false;
+    *second = SecondDocument(text);
+    return true;
+  } catch (const YAML::Exception& e) {
+    std::string msg = e.msg;
+    if (msg.find("alias") != std::string::npos || msg.find("anchor") != std::string::npos)
+      msg += " (a value starting with * or & must be quoted, e.g. \"*.pdf\")";
+    *error = absl::StrCat("not valid YAML/JSON: ", msg);
+    *error_mark = NodeMark{e.mark.line, e.mark.column};
+    *unparsable = true;
+    return false;
+  }
+}
+
+}  // namespace weir
