@@ -1,9 +1,15 @@
 // Loads rule files: reads each file's bytes, picks a reader (the fast JSON
 // and YAML readers first, yaml-cpp when they give up or find a mistake) and
 // hands the trees to the rule-file schema.
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "rules/json_reader.h"
 #include "rules/schema.h"
@@ -149,29 +155,64 @@ LoadResult ParseRules(const std::vector<RuleText>& files, const LoadOptions& opt
   return loader.Finish();
 }
 
+absl::StatusOr<std::string> ReadRuleFile(const std::string& path, const LoadOptions& options) {
+  const size_t limit = options.max_file_bytes;
+  auto over = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the rule file is over the limit of ", limit, " bytes"));
+  };
+  auto sys_error = [](const char* what) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", std::strerror(errno)));
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sys_error("cannot open the rule file");
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (fstat(fd, &st) != 0) return sys_error("cannot read the rule file");
+  if (S_ISDIR(st.st_mode)) return absl::InvalidArgumentError("a directory, not a rule file");
+  std::string text;
+  if (S_ISREG(st.st_mode)) {
+    if (static_cast<uint64_t>(st.st_size) > limit) return over();
+    text.resize(static_cast<size_t>(st.st_size));
+  }
+  // Pipes and devices say nothing of their size, and a file may grow: when
+  // the buffer is full, a small read tells whether there is more, and the
+  // buffer doubles only then, never past the limit (an endless device stops
+  // there).
+  size_t used = 0;
+  char probe[1 << 16];
+  for (;;) {
+    const bool full = used == text.size();
+    ssize_t n = read(fd, full ? probe : text.data() + used, full ? sizeof probe : text.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("cannot read the rule file");
+    }
+    if (n == 0) break;
+    const size_t got = static_cast<size_t>(n);
+    if (used + got > limit) return over();
+    if (full) {
+      text.resize(std::min(std::max(used * 2, used + got), limit));
+      std::memcpy(text.data() + used, probe, got);
+    }
+    used += got;
+  }
+  text.resize(used);
+  return text;
+}
+
 LoadResult LoadRuleFiles(const std::vector<std::string>& paths, const LoadOptions& options) {
   Loader loader(options);
   for (const std::string& p : paths) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
-      loader.AddFileError(p, "cannot open rule file");
+    absl::StatusOr<std::string> text = ReadRuleFile(p, options);
+    if (!text.ok()) {
+      loader.AddFileError(p, std::string(text.status().message()));
       continue;
     }
-    // One read into a string of the file's size (a stringstream copies twice).
-    std::string text;
-    in.seekg(0, std::ios::end);
-    std::streamoff size = in.tellg();
-    in.seekg(0, std::ios::beg);
-    if (size > 0) {
-      text.resize(static_cast<size_t>(size));
-      in.read(text.data(), size);
-      text.resize(static_cast<size_t>(in.gcount()));
-    } else {  // not seekable (a pipe): read to the end
-      std::stringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
-    }
-    loader.LoadText(p, text);
+    loader.LoadText(p, *text);
   }
   return loader.Finish();
 }

@@ -1,8 +1,11 @@
 // Rule files: structure, actions, ${VAR} expansion and diagnostics with
 // positions; every mistake is reported, not only the first.
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -170,7 +173,59 @@ TEST(Loader, RuleFilesMustBeUtf8) {
 TEST(Loader, MissingFile) {
   LoadResult r = LoadRuleFiles({"/nonexistent/rules.yaml"});
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(r.diagnostics[0].ToString(), "/nonexistent/rules.yaml: cannot open rule file");
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "/nonexistent/rules.yaml: cannot open the rule file: No such file or directory");
+}
+
+// Every path that is not a readable rule file is one diagnostic naming it.
+TEST(Loader, PathsThatAreNotRuleFiles) {
+  LoadOptions o;
+  o.max_file_bytes = 1 << 20;  // /dev/zero is refused after 1 MiB
+  const std::string dir = ::testing::TempDir();
+  LoadResult r = LoadRuleFiles({dir, "/dev/zero"}, o);
+  ASSERT_EQ(r.diagnostics.size(), 2u) << DiagText(r);
+  EXPECT_EQ(r.diagnostics[0].ToString(), dir + ": a directory, not a rule file");
+  EXPECT_EQ(r.diagnostics[1].ToString(),
+            "/dev/zero: the rule file is over the limit of 1048576 bytes");
+}
+
+TEST(Loader, RuleFileSizeLimit) {
+  const std::string path = ::testing::TempDir() + "/size_limit.yaml";
+  const std::string text = "rules:\n  - {id: a, filter: {x: y}}\n";
+  std::ofstream(path, std::ios::binary) << text;
+  LoadOptions o;
+  o.max_file_bytes = text.size();
+  EXPECT_TRUE(LoadRuleFiles({path}, o).ok());
+  auto bytes = ReadRuleFile(path, o);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(*bytes, text);
+  o.max_file_bytes = text.size() - 1;
+  LoadResult r = LoadRuleFiles({path}, o);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            absl::StrCat(path, ": the rule file is over the limit of ", text.size() - 1, " bytes"));
+}
+
+// A pipe is read once and whole, in small writes and past one buffer.
+TEST(Loader, RuleFileFromAPipe) {
+  std::string text = "rules:\n";
+  for (int i = 0; i < 5000; ++i) absl::StrAppend(&text, "  - {id: r", i, ", filter: {x: y}}\n");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::thread writer([&] {
+    for (size_t at = 0; at < text.size();) {
+      ssize_t n = write(fds[1], text.data() + at, std::min<size_t>(1000, text.size() - at));
+      if (n <= 0) break;
+      at += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+  });
+  LoadResult r = LoadRuleFiles({absl::StrCat("/dev/fd/", fds[0])});
+  writer.join();
+  close(fds[0]);
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  EXPECT_EQ(r.ruleset.rules.size(), 5000u);
+  EXPECT_EQ(r.ruleset.rules[0].id, "r0");
 }
 
 }  // namespace

@@ -142,49 +142,6 @@ long PeakRssKb() {
   return ru.ru_maxrss;  // kilobytes on Linux
 }
 
-// A whole file mapped read-only (no copy: a compiled rule file of 100k
-// rules is tens of MB).
-class MappedFile {
- public:
-  ~MappedFile() {
-    if (data_) munmap(data_, size_);
-  }
-  // False (with errno set) when the file cannot be mapped.
-  bool Open(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY);
-    if (fd < 0) return false;
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0;
-    if (ok && st.st_size > 0) {
-      size_ = static_cast<size_t>(st.st_size);
-      void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      ok = p != MAP_FAILED;
-      data_ = ok ? p : nullptr;
-    }
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return ok;
-  }
-  std::string_view view() const {
-    return data_ ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view();
-  }
-
- private:
-  void* data_ = nullptr;
-  size_t size_ = 0;
-};
-
-// The first bytes of a file ("" when it cannot be read: the loader says why).
-std::string Head(const std::string& path) {
-  char buf[8];
-  int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) return "";
-  ssize_t n = read(fd, buf, sizeof buf);
-  close(fd);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
-
 // The command's rule set lives until the process ends: freeing 100k rules
 // piece by piece would only delay the exit (as compilers skip freeing their
 // ASTs). Still reachable, so leak checkers do not report it.
@@ -206,21 +163,30 @@ struct LoadedRules {
 bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* out,
                const LoadOptions& options = {}) {
   auto t0 = std::chrono::steady_clock::now();
+  // Each file is read once, and what it is told from its bytes: a pipe
+  // (/dev/stdin, <(...)) cannot be read a second time.
+  std::vector<RuleText> texts;
+  bool readable = true;
   for (const std::string& f : files) {
-    if (!IsCompiledRuleFile(Head(f))) continue;
+    absl::StatusOr<std::string> bytes = ReadRuleFile(f, options);
+    if (bytes.ok()) {
+      texts.push_back({f, *std::move(bytes)});
+    } else {
+      fprintf(err, "weir: %s: %s\n", f.c_str(), std::string(bytes.status().message()).c_str());
+      readable = false;
+    }
+  }
+  if (!readable) return false;
+  for (const RuleText& t : texts) {
+    if (!IsCompiledRuleFile(t.text)) continue;
     if (files.size() > 1) {
       fprintf(err, "weir: %s is a compiled rule file; it cannot be combined with other rule files\n",
-              f.c_str());
+              t.name.c_str());
       return false;
     }
-    MappedFile file;
-    if (!file.Open(f)) {
-      fprintf(err, "weir: cannot read %s: %s\n", f.c_str(), strerror(errno));
-      return false;
-    }
-    auto c = ReadCompiledRules(file.view(), options);
+    auto c = ReadCompiledRules(t.text, options);
     if (!c.ok()) {
-      fprintf(err, "weir: %s: %s\n", f.c_str(), std::string(c.status().message()).c_str());
+      fprintf(err, "weir: %s: %s\n", t.name.c_str(), std::string(c.status().message()).c_str());
       return false;
     }
     if (!c->ok()) {
@@ -237,7 +203,8 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
     out->rss_loaded_kb = PeakRssKb();
     return true;
   }
-  LoadResult lr = LoadRuleFiles(files, options);
+  LoadResult lr = ParseRules(texts, options);
+  texts = {};
   out->load_ms = MsSince(t0);
   out->rss_loaded_kb = PeakRssKb();
   if (!lr.ok()) {
