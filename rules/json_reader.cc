@@ -15,6 +15,10 @@ namespace od = simdjson::ondemand;
 
 class JsonReader {
  public:
+  explicit JsonReader(size_t max_depth) : max_depth_(max_depth) {}
+
+  NodeMark too_deep() const { return too_deep_; }
+
   bool Read(std::string_view text, RuleFileVisitor* visitor) {
     simdjson::padded_string json(text);
     od::parser parser;
@@ -27,7 +31,7 @@ class JsonReader {
     NodeTree top_tree;
     uint32_t top;
     bool have_rules = false;
-    if (!BuildObject(&top_tree, root, 0, lines_.Mark(json.data()), &top, "rules", &have_rules))
+    if (!BuildObject(&top_tree, root, 1, lines_.Mark(json.data()), &top, "rules", &have_rules))
       return false;
     // Anything after the object (another one) is yaml-cpp's to report.
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return false;
@@ -54,7 +58,7 @@ class JsonReader {
         od::value rv;
         uint32_t r;
         tree.Clear();
-        if (std::move(er).get(rv) || !Build(&tree, rv, 0, &r)) return false;
+        if (std::move(er).get(rv) || !Build(&tree, rv, 3, &r)) return false;
         visitor->Rule(tree.Node(r));
       }
       return true;  // a second "rules" key: yaml-cpp's path reports it
@@ -63,9 +67,9 @@ class JsonReader {
   }
 
  private:
-  // A JSON object into `tree` (see Build), without the key `skip` if given:
+  // A JSON object at `depth` into `tree` (see Build), without the key `skip` if given:
   // *skipped tells whether it was there.
-  bool BuildObject(NodeTree* tree, od::object& o, int depth, NodeMark mark, uint32_t* out,
+  bool BuildObject(NodeTree* tree, od::object& o, size_t depth, NodeMark mark, uint32_t* out,
                    std::string_view skip = {}, bool* skipped = nullptr) {
     *out = tree->Add(NodeTree::Type::kMap, {}, false, mark);
     const size_t start = kid_stack_.size();
@@ -89,15 +93,19 @@ class JsonReader {
     return true;
   }
 
-  // A JSON value into `tree`, keeping what the dialects look at: strings are
-  // quoted scalars, numbers keep their text as written. False on anything
-  // unexpected (the file is then read by yaml-cpp).
-  bool Build(NodeTree* tree, od::value& v, int depth, uint32_t* out) {
-    if (depth > 64) return false;
+  // A JSON value at `depth` into `tree`, keeping what the dialects look at:
+  // strings are quoted scalars, numbers keep their text as written. False on
+  // anything unexpected (the file is then read by yaml-cpp).
+  bool Build(NodeTree* tree, od::value& v, size_t depth, uint32_t* out) {
     const char* at;
     od::json_type t;
     if (v.current_location().get(at) || v.type().get(t)) return false;
     const NodeMark mark = lines_.Mark(at);
+    // Checked before going deeper: the depth of the recursion is bounded.
+    if (depth > max_depth_ && (t == od::json_type::object || t == od::json_type::array)) {
+      too_deep_ = mark;
+      return false;
+    }
     switch (t) {
       case od::json_type::object: {
         od::object o;
@@ -148,6 +156,8 @@ class JsonReader {
     kid_stack_.resize(start);
   }
 
+  const size_t max_depth_;
+  NodeMark too_deep_;
   LineIndex lines_;
   std::vector<uint32_t> kid_stack_;  // children of the containers being built
 };
@@ -159,8 +169,12 @@ bool LooksLikeJson(std::string_view text) {
   return i != std::string_view::npos && text[i] == '{';
 }
 
-bool ReadJsonRules(std::string_view text, RuleFileVisitor* visitor) {
-  return JsonReader().Read(text, visitor);
+bool ReadJsonRules(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
+                   NodeMark* too_deep) {
+  JsonReader reader(max_depth);
+  bool ok = reader.Read(text, visitor);
+  *too_deep = reader.too_deep();
+  return ok;
 }
 
 }  // namespace weir

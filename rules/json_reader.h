@@ -25,7 +25,11 @@ class RuleFileVisitor {
 // Reads a JSON rule file into `visitor`. False when it gives up (not one
 // JSON object with one 'rules' array, or anything unexpected): the file is
 // then read by yaml-cpp, whose positions and messages are the reference.
-bool ReadJsonRules(std::string_view text, RuleFileVisitor* visitor);
+// Also false when maps and lists nest deeper than `max_depth` (the
+// top-level object is 1): *too_deep is then where (else its line is -1),
+// and the file is not worth reading again.
+bool ReadJsonRules(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
+                   NodeMark* too_deep);
 
 // Whether the text starts (after white space) with '{'.
 bool LooksLikeJson(std::string_view text);

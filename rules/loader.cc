@@ -75,7 +75,7 @@ class JsonToSchema : public RuleFileVisitor {
 
 class Loader {
  public:
-  explicit Loader(const LoadOptions& o) : schema_(o) {}
+  explicit Loader(const LoadOptions& o) : max_depth_(o.max_nesting_depth), schema_(o) {}
 
   void LoadText(const std::string& file, const std::string& text) {
     if (size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
@@ -95,32 +95,38 @@ class Loader {
     // read again by yaml-cpp, whose positions and messages are the reference
     // (the fast readers' positions agree with them on files without
     // mistakes, which is what rules keep).
+    // Nesting is checked by each reader as it reads, before the front ends
+    // recurse (and before yaml-cpp, which recurses as it parses, sees it).
+    NodeMark too_deep;
     if (LooksLikeJson(text)) {
       JsonToSchema to_schema(&schema_, file);
       schema_.BeginTrial();
-      if (schema_.EndTrial(ReadJsonRules(text, &to_schema))) return;
+      bool read = ReadJsonRules(text, max_depth_, &to_schema, &too_deep);
+      if (schema_.EndTrial(read)) return;
+      if (too_deep.line >= 0) return TooDeep(file, too_deep);
     }
     bool libyaml_parsed = false;
     {
       NodeTree tree;
       schema_.BeginTrial();
-      bool parsed = ParseYamlFast(text, &tree);
+      bool parsed = ParseYamlFast(text, max_depth_, &tree, &too_deep);
       if (parsed) {
         libyaml_parsed = true;
         schema_.ReadDocument(file, tree.Node(0));
       }
       if (schema_.EndTrial(parsed)) return;
+      if (too_deep.line >= 0) return TooDeep(file, too_deep);
     }
     NodeTree tree;
     std::string error;
     NodeMark at, second;
     bool unparsable = false;
-    if (!ParseYamlReference(text, &tree, &error, &at, &unparsable, &second)) {
+    if (!ParseYamlReference(text, max_depth_, &tree, &error, &at, &unparsable, &second)) {
       // Valid YAML that yaml-cpp 0.7 cannot parse (e.g. "?" inside a plain
       // scalar in a flow list) but libyaml did: its diagnostics stand.
       if (unparsable && libyaml_parsed) {
         NodeTree fast;
-        ParseYamlFast(text, &fast);
+        ParseYamlFast(text, max_depth_, &fast, &too_deep);
         schema_.ReadDocument(file, fast.Node(0));
         return;
       }
@@ -144,6 +150,11 @@ class Loader {
   LoadResult Finish() { return schema_.Finish(); }
 
  private:
+  void TooDeep(const std::string& file, NodeMark at) {
+    schema_.Error(DiagSink(nullptr, file, "").Where(at), TooDeepMessage(max_depth_));
+  }
+
+  const size_t max_depth_;
   RuleFileSchema schema_;
 };
 

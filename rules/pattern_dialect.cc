@@ -84,10 +84,20 @@ class PatternLowerer {
   struct Scope {
     bool in_or = false;
     bool or_branch = false;
+    size_t depth = 1;  // of pattern objects, the pattern's own map is 1
   };
 
   // Lowers the map `node` whose fields sit under `prefix`.
   bool Object(const RNode& node, const std::string& prefix, Scope scope, Dnf* out) {
+    // Checked before recursing into the object; reported once a pattern.
+    if (scope.depth > options_.max_pattern_depth) {
+      if (too_deep_) return false;
+      too_deep_ = true;
+      diags_.Error(node, absl::StrCat("the pattern is nested deeper than the limit of ",
+                                      options_.max_pattern_depth,
+                                      " (each nested object and each '$or' alternative counts)"));
+      return false;
+    }
     size_t before = diags_.count();
     if (node.size() == 0) {
       diags_.Error(node, scope.or_branch  ? "an alternative of '$or' is empty: name at least "
@@ -120,7 +130,7 @@ class PatternLowerer {
       }
       Dnf sub;
       if (name == "$or") {
-        if (!Or(value, prefix, &sub)) continue;
+        if (!Or(value, prefix, scope.depth, &sub)) continue;
       } else {
         if (scope.in_or && IsReservedInOr(name)) {
           // EventBridge rejects this rather than guess whether a matcher
@@ -138,7 +148,7 @@ class PatternLowerer {
         }
         std::string path = prefix.empty() ? name : absl::StrCat(prefix, ".", name);
         if (value.IsMap()) {
-          if (!Object(value, path, {scope.in_or, false}, &sub)) continue;
+          if (!Object(value, path, {scope.in_or, false, scope.depth + 1}, &sub)) continue;
         } else if (value.IsSequence()) {
           if (!Leaf(value, path, &sub)) continue;
         } else {
@@ -161,7 +171,7 @@ class PatternLowerer {
 
  private:
   // `$or`: a list of at least two pattern objects; the union of their DNFs.
-  bool Or(const RNode& node, const std::string& prefix, Dnf* out) {
+  bool Or(const RNode& node, const std::string& prefix, size_t depth, Dnf* out) {
     if (!node.IsSequence()) {
       diags_.Error(node, absl::StrCat("'$or' must be a list of at least two pattern objects, not ",
                                       Describe(node)));
@@ -182,7 +192,7 @@ class PatternLowerer {
         continue;
       }
       Dnf sub;
-      if (!Object(branch, prefix, {true, true}, &sub)) {
+      if (!Object(branch, prefix, {true, true, depth + 1}, &sub)) {
         ok = false;
         continue;
       }
@@ -599,6 +609,7 @@ class PatternLowerer {
 
   DiagSink& diags_;
   const LoadOptions& options_;
+  bool too_deep_ = false;
 };
 
 }  // namespace

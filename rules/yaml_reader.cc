@@ -17,7 +17,8 @@ namespace {
 
 class FastYamlReader {
  public:
-  bool Parse(std::string_view text, NodeTree* tree) {
+  bool Parse(std::string_view text, size_t max_depth, NodeTree* tree, NodeMark* too_deep) {
+    *too_deep = {};
     struct Parser {
       yaml_parser_t p;
       Parser() { yaml_parser_initialize(&p); }
@@ -36,6 +37,9 @@ class FastYamlReader {
     };
     std::vector<Open> open;
     bool have_root = false, ok = true, done = false;
+    // Past a construct it does not mirror, the reader only counts depth.
+    bool counting = false;
+    size_t depth = 0;
     int documents = 0;
     // Adds a finished node to its parent (or makes it the root).
     auto place = [&](uint32_t n) {
@@ -45,19 +49,33 @@ class FastYamlReader {
         kid_stack_.push_back(n);
       }
     };
-    while (ok && !done) {
+    while (!done) {
       yaml_event_t ev;
       if (!yaml_parser_parse(&parser.p, &ev)) {
         ok = false;
         break;
       }
       const NodeMark mark = Mark(ev.start_mark);
+      if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) {
+        // libyaml itself does not recurse, but it slows down with every
+        // open flow collection: the check stops it early.
+        if (++depth > max_depth) {
+          *too_deep = mark;
+          yaml_event_delete(&ev);
+          return false;
+        }
+      } else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
+        --depth;
+      } else if (ev.type == YAML_STREAM_END_EVENT) {
+        done = true;
+      }
+      if (counting) {
+        yaml_event_delete(&ev);
+        continue;
+      }
       switch (ev.type) {
         case YAML_DOCUMENT_START_EVENT:
           if (++documents > 1) ok = false;
-          break;
-        case YAML_STREAM_END_EVENT:
-          done = true;
           break;
         case YAML_MAPPING_START_EVENT:
         case YAML_SEQUENCE_START_EVENT: {
@@ -106,6 +124,7 @@ class FastYamlReader {
           break;
       }
       yaml_event_delete(&ev);
+      if (!ok) counting = true;
     }
     if (!ok) return false;
     if (!have_root) tree->Add(NodeTree::Type::kNull, {}, false, NodeMark{});
@@ -177,18 +196,18 @@ NodeMark SecondDocument(const std::string& text) {
 
 }  // namespace
 
-bool ParseYamlFast(std::string_view text, NodeTree* tree) {
-  return FastYamlReader().Parse(text, tree);
+bool ParseYamlFast(std::string_view text, size_t max_depth, NodeTree* tree, NodeMark* too_deep) {
+  return FastYamlReader().Parse(text, max_depth, tree, too_deep);
 }
 
-bool ParseYamlReference(const std::string& text, NodeTree* tree, std::string* error,
+bool ParseYamlReference(const std::string& text, size_t max_depth, NodeTree* tree, std::string* error,
                         NodeMark* error_mark, bool* unparsable, NodeMark* second) {
   *second = {};
   *unparsable = false;
   try {
     YAML::Node doc = YAML::Load(text);
     // Aliases may repeat a value many times, but not without bound.
-    if (!tree->AddYaml(doc, 64 * text.size() + 1024, error, error_mark)) return false;
+    if (!tree->AddYaml(doc, 64 * text.size() + 1024, max_depth, error, error_mark)) return false;
     *second = SecondDocument(text);
     return true;
   } catch (const YAML::Exception& e) {

@@ -14,13 +14,19 @@ namespace weir {
 // about ten times faster than yaml-cpp and a fraction of its memory (100k
 // rules). False when it gives up on what it does not mirror exactly: parse
 // errors, explicit tags, several documents, aliases.
-bool ParseYamlFast(std::string_view text, NodeTree* tree);
+//
+// It also checks the nesting before yaml-cpp, which recurses, may see the
+// text: after giving up on a tag, an alias or a second document it reads on,
+// counting only. False with *too_deep set (else its line is -1) when maps
+// and lists nest deeper than `max_depth`; the text is then not to be read
+// again. A parse error ends the check where it is.
+bool ParseYamlFast(std::string_view text, size_t max_depth, NodeTree* tree, NodeMark* too_deep);
 
 // Reads `text` with yaml-cpp into `tree`. False, with a message and where,
 // when yaml-cpp cannot parse it (*unparsable is then true), or when its
 // aliases make it a cycle, too deep or too big. *second is where a second
 // document starts, if there is one (line -1 if not).
-bool ParseYamlReference(const std::string& text, NodeTree* tree, std::string* error,
+bool ParseYamlReference(const std::string& text, size_t max_depth, NodeTree* tree, std::string* error,
                         NodeMark* error_mark, bool* unparsable, NodeMark* second);
 
 }  // namespace weir

@@ -2,6 +2,7 @@
 // positions; every mistake is reported, not only the first.
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -226,6 +227,71 @@ TEST(Loader, RuleFileFromAPipe) {
   ASSERT_TRUE(r.ok()) << DiagText(r);
   EXPECT_EQ(r.ruleset.rules.size(), 5000u);
   EXPECT_EQ(r.ruleset.rules[0].id, "r0");
+}
+
+// Deep nesting is refused with its position before anything recurses, by
+// every reader (simdjson, libyaml, yaml-cpp after an alias), in linear time.
+TEST(Loader, DeepNestingIsADiagnosticAndFast) {
+  for (int n : {10'000, 100'000}) {
+    std::string open, close;
+    for (int i = 0; i < n; ++i) open += "{\"a\":", close += "}";
+    std::string flow_open, flow_close;
+    for (int i = 0; i < n; ++i) flow_open += "{a: ", flow_close += "}";
+    const std::string lists(n, '['), ends(n, ']');
+    struct Case {
+      std::string name, text, diag;
+    } cases[] = {
+        {"pattern.json", absl::StrCat("{\"rules\":[{\"id\":\"a\",\"pattern\":", open, "[\"x\"]",
+                                      close, "}]}"),
+         "pattern.json:1:1296: "},
+        {"pattern.yaml", absl::StrCat("rules:\n  - id: a\n    pattern: ", flow_open, "[x]",
+                                      flow_close, "\n"),
+         "pattern.yaml:3:1026: "},
+        {"lists.json",
+         absl::StrCat("{\"rules\":[{\"id\":\"a\",\"filter\":{\"x\":\"y\"},\"description\":",
+                      lists, ends, "}]}"),
+         "lists.json:1:307: "},
+        {"lists.yaml", absl::StrCat("rules:\n  - id: a\n    description: ", lists, ends, "\n"),
+         "lists.yaml:3:271: "},
+        // An alias makes libyaml give up building; it still counts the depth,
+        // so yaml-cpp never parses the deep text.
+        {"alias.yaml",
+         absl::StrCat("x: &x 1\nrules:\n  - id: a\n    filter: {x: *x}\n    description: ", lists,
+                      ends, "\n"),
+         "alias.yaml:5:271: "},
+    };
+    for (const Case& c : cases) {
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<std::string> diags = Diags(c.text, c.name);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      EXPECT_THAT(diags, ElementsAre(c.diag + "the rule file is nested deeper than the limit of "
+                                              "256 (maps and lists both count)"))
+          << c.name << " " << n;
+      EXPECT_LT(secs, 1.0) << c.name << " " << n;
+    }
+  }
+}
+
+TEST(Loader, PatternNestingLimit) {
+  auto pattern = [](int n, bool json) {
+    std::string p = json ? "[\"x\"]" : "[x]";
+    for (int i = 0; i < n; ++i) p = json ? absl::StrCat("{\"a\":", p, "}") : absl::StrCat("{a: ", p, "}");
+    return json ? absl::StrCat("{\"rules\":[{\"id\":\"a\",\"pattern\":", p, "}]}")
+                : absl::StrCat("rules:\n  - id: a\n    pattern: ", p, "\n");
+  };
+  EXPECT_THAT(Diags(pattern(64, false)), ElementsAre());
+  EXPECT_THAT(Diags(pattern(64, true), "t.json"), ElementsAre());
+  EXPECT_THAT(Diags(pattern(65, false)),
+              ElementsAre("t.yaml:3:270: rule 'a': the pattern is nested deeper than the limit "
+                          "of 64 (each nested object and each '$or' alternative counts)"));
+  // $or alternatives count too.
+  std::string p = "{x: [1]}";
+  for (int i = 0; i < 70; ++i) p = absl::StrCat("{$or: [", p, ", {y: [2]}]}");
+  EXPECT_THAT(Diags(absl::StrCat("rules:\n  - id: a\n    pattern: ", p, "\n")),
+              ElementsAre(HasSubstr("the pattern is nested deeper than the limit of 64")));
+  LoadOptions o;
+  o.max_pattern_depth = 100;
+  EXPECT_TRUE(ParseRules({{"t.yaml", pattern(65, false)}}, o).ok());
 }
 
 }  // namespace

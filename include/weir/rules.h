@@ -37,6 +37,11 @@ struct LoadOptions {
   // Bytes in one rule file; more (also an endless device such as /dev/zero)
   // is an error naming the file.
   size_t max_file_bytes = size_t{256} << 20;
+  // Nesting of maps and lists in a rule file (the top-level map is 1), and
+  // of pattern objects in a `pattern` (its own map is 1, each `$or`
+  // alternative and each nested object one more).
+  size_t max_nesting_depth = 256;
+  size_t max_pattern_depth = 64;
 };
 
 struct LoadResult {
