@@ -48,7 +48,11 @@ bool ActionSchema::ReadConfig(const RNode& n, DiagSink& d, ConfigValue* out) {
   return ok;
 }
 
-bool ActionSchema::Read(const RNode& n, const std::string& name, DiagSink& d, ActionDef* def) {
+bool ActionSchema::Read(const RNode& n, const std::string& name, DiagSink& rule_sink,
+                        ActionDef* def) {
+  // Every message names the action: top-level ones are outside any rule.
+  const std::string prefix = absl::StrCat("action '", name, "': ");
+  DiagSink d(rule_sink, prefix);
   static const std::map<std::string, std::set<std::string>> kKeys = {
       {"stdout", {}},
       {"file", {"path"}},
@@ -58,8 +62,7 @@ bool ActionSchema::Read(const RNode& n, const std::string& name, DiagSink& d, Ac
         "config"}},
   };
   if (!n.IsMap() || n.size() != 1) {
-    d.Error(n, absl::StrCat("action '", name,
-                            "' must be a map with one executor: stdout, file, exec or webhook"));
+    d.Error(n, "an action is a map with one executor: stdout, file, exec or webhook");
     return false;
   }
   auto kv = *n.begin();

@@ -18,7 +18,8 @@ class ActionSchema {
   explicit ActionSchema(const LoadOptions& options) : opts_(options) {}
 
   // Reads the action `name` from `n` ({executor: settings}) into *def.
-  // False after reporting to `d` when it is wrong.
+  // False after reporting to `d` when it is wrong; each message starts
+  // "action 'NAME': ".
   bool Read(const RNode& n, const std::string& name, DiagSink& d, ActionDef* def);
 
  private:

@@ -62,15 +62,17 @@ size_t FirstInvalidUtf8(std::string_view s) {
 // Hands the fast JSON reader's trees to the schema.
 class JsonToSchema : public RuleFileVisitor {
  public:
-  JsonToSchema(RuleFileSchema* schema, const std::string& file) : schema_(schema), file_(file) {}
-  bool Top(const RNode& top) override { return schema_->ReadTop(file_, top, &fields_); }
+  JsonToSchema(RuleFileSchema* schema, const std::string& file) : schema_(schema), file_(file) {
+    settings_.json = true;
+  }
+  bool Top(const RNode& top) override { return schema_->ReadTop(file_, top, &settings_); }
   void Reserve(size_t rules) override { schema_->Reserve(rules); }
-  void Rule(const RNode& rule) override { schema_->ReadRule(file_, rule, fields_); }
+  void Rule(const RNode& rule) override { schema_->ReadRule(file_, rule, settings_); }
 
  private:
   RuleFileSchema* schema_;
   const std::string& file_;
-  UriFields fields_;
+  FileSettings settings_;
 };
 
 class Loader {

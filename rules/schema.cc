@@ -30,6 +30,7 @@ const std::string kEmpty;
 
 void DiagSink::Error(const RNode& at, std::string message) { Error(at.Mark(), std::move(message)); }
 void DiagSink::Error(const NodeMark& m, std::string message) {
+  if (!prefix_.empty()) message.insert(0, prefix_);
   out_->push_back(MakeDiag(Where(m), std::string(rule_id_), std::move(message)));
 }
 
@@ -101,8 +102,9 @@ void RuleFileSchema::ReadDocument(const std::string& file, const RNode& root) {
     top.Error(NodeMark{}, "the rule file is empty");
     return;
   }
-  UriFields fields;
-  if (!ReadTop(file, root, &fields)) return;
+  FileSettings settings;
+  settings.json = root.IsMap() && root.size() > 0 && root.begin()->first.Quoted();
+  if (!ReadTop(file, root, &settings)) return;
   auto rules = root["rules"];
   if (!rules) {
     top.Error(root, "the rule file has no 'rules:' list");
@@ -113,7 +115,7 @@ void RuleFileSchema::ReadDocument(const std::string& file, const RNode& root) {
     return;
   }
   Reserve(rules.size());
-  for (const auto& r : rules) ReadRule(file, r, fields);
+  for (const auto& r : rules) ReadRule(file, r, settings);
 }
 
 void RuleFileSchema::Reserve(size_t n) {
@@ -121,7 +123,8 @@ void RuleFileSchema::Reserve(size_t n) {
   ids_.reserve(ids_.size() + n);
 }
 
-bool RuleFileSchema::ReadTop(const std::string& file, const RNode& root, UriFields* fields) {
+bool RuleFileSchema::ReadTop(const std::string& file, const RNode& root,
+                             FileSettings* settings) {
   DiagSink top(&result_.diagnostics, file, "");
   if (!root.IsMap()) {
     top.Error(root, "a rule file must be a map with a 'rules:' list");
@@ -130,7 +133,7 @@ bool RuleFileSchema::ReadTop(const std::string& file, const RNode& root, UriFiel
   CheckKeys(root, {"version", "rules", "actions", "uri_fields"}, "the rule file", top);
   if (auto v = root["version"]; v && !(v.IsScalar() && v.Scalar() == "1"))
     top.Error(v, "unsupported rule file version (this weir reads version 1)");
-  if (auto u = root["uri_fields"]) ReadUriFields(u, top, fields);
+  if (auto u = root["uri_fields"]) ReadUriFields(u, top, &settings->uri_fields);
   // Actions first, so rules can name actions defined further down the file.
   if (auto a = root["actions"]) {
     if (!a.IsMap()) {
@@ -142,15 +145,13 @@ bool RuleFileSchema::ReadTop(const std::string& file, const RNode& root, UriFiel
           top.Error(kv.first, absl::StrCat("bad action name '", name, "'"));
           continue;
         }
-        if (actions_.count(name)) {
+        if (!actions_.insert(name).second) {
           top.Error(kv.first, absl::StrCat("action '", name, "' is defined twice"));
           continue;
         }
+        if (trial_) trial_->actions_added.push_back(name);
         ActionDef def;
-        if (action_schema_.Read(kv.second, name, top, &def)) {
-          actions_.insert(name);
-          AddAction(name, std::move(def));
-        }
+        if (action_schema_.Read(kv.second, name, top, &def)) AddAction(name, std::move(def));
       }
     }
   }
@@ -194,7 +195,7 @@ void RuleFileSchema::AddAction(const std::string& name, ActionDef def) {
 LoadResult RuleFileSchema::Finish() {
   // Names of actions are checked once every file is read.
   for (auto& [rule_index, name, where, rule_id] : pending_refs_) {
-    if (!result_.ruleset.actions.count(name) && name != "stdout") {
+    if (!result_.ruleset.actions.count(name) && !actions_.count(name) && name != "stdout") {
       result_.diagnostics.push_back(
           MakeDiag(where, rule_id, absl::StrCat("unknown action '", name, "'")));
     }
@@ -231,7 +232,8 @@ void RuleFileSchema::ReadUriFields(const RNode& u, DiagSink& d, UriFields* f) {
   }
 }
 
-void RuleFileSchema::ReadRule(const std::string& file, const RNode& r, const UriFields& fields) {
+void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
+                              const FileSettings& settings) {
   DiagSink anon(&result_.diagnostics, file, "");
   if (!r.IsMap()) {
     anon.Error(r, "each rule must be a map with 'id' and a condition");
@@ -247,8 +249,21 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r, const Uri
   auto id = r["id"];
   if (!id) {
     anon.Error(r, "rule has no 'id'");
-  } else if (!id.IsScalar() || !ValidId(id.Scalar())) {
-    anon.Error(id, absl::StrCat("bad rule id '", id.IsScalar() ? id.Scalar() : "",
+  } else if (!id.IsScalar() ||
+             (settings.json && !id.Quoted() && KindOf(id) != ScalarKind::kString)) {
+    // YAML has no types for a plain 12 to be anything but text; JSON does.
+    const char* what = id.IsNull()       ? "null"
+                       : id.IsSequence() ? "a list"
+                       : id.IsMap()      ? "a map"
+                       : KindOf(id) == ScalarKind::kNumber ? "a number"
+                                                            : "a boolean";
+    std::string hint;
+    if (id.IsScalar() && ValidId(id.Scalar()))
+      hint = absl::StrCat(" (quote it: \"", id.Scalar(), "\")");
+    anon.Error(id, absl::StrCat("a rule id must be a string of letters, digits and _ . : -, not ",
+                                what, hint));
+  } else if (!ValidId(id.Scalar())) {
+    anon.Error(id, absl::StrCat("bad rule id '", id.Scalar(),
                                 "': use letters, digits and _ . : -"));
   } else {
     rule.id = id.Scalar();
@@ -291,7 +306,7 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r, const Uri
     std::string name = dialect;
     if (name == "filter") LowerFilter(c, d, opts_, &rule.condition);
     else if (name == "pattern") LowerPattern(c, d, opts_, &rule.condition);
-    else LowerEvents(c, d, fields, &rule.condition);
+    else LowerEvents(c, d, settings.uri_fields, &rule.condition);
     if (rule.condition.any_of.size() > opts_.max_conjunctions_per_rule) {
       d.Error(c, absl::StrCat("the condition expands to ", rule.condition.any_of.size(),
                               " alternatives; the limit is ", opts_.max_conjunctions_per_rule));

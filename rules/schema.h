@@ -25,6 +25,14 @@ bool ValidId(std::string_view s);
 bool CheckKeys(const RNode& node, const std::set<std::string>& allowed, const char* what,
                DiagSink& diags);
 
+// What the top of a rule file says about the rest of it.
+struct FileSettings {
+  UriFields uri_fields;
+  // Written in JSON syntax (the first key is quoted): a plain scalar there
+  // is a number, true, false or null, never a string.
+  bool json = false;
+};
+
 class RuleFileSchema {
  public:
   explicit RuleFileSchema(const LoadOptions& options);
@@ -32,13 +40,13 @@ class RuleFileSchema {
   // A whole rule file's tree: the top-level settings, then each rule.
   // `file` must outlive the schema's use of it (diagnostics copy it).
   void ReadDocument(const std::string& file, const RNode& root);
-  // Everything at the top of a rule file but the rules; false if the file
-  // cannot be read further.
-  bool ReadTop(const std::string& file, const RNode& root, UriFields* fields);
+  // Everything at the top of a rule file but the rules (settings->json is
+  // the caller's); false if the file cannot be read further.
+  bool ReadTop(const std::string& file, const RNode& root, FileSettings* settings);
   // Room for `n` more rules: growing (and freeing) large blocks one rule at a
   // time makes glibc consolidate its free lists again and again.
   void Reserve(size_t n);
-  void ReadRule(const std::string& file, const RNode& r, const UriFields& fields);
+  void ReadRule(const std::string& file, const RNode& r, const FileSettings& settings);
 
   // A diagnostic at `where` outside any rule.
   void Error(SourceLocation where, std::string message);
@@ -63,7 +71,9 @@ class RuleFileSchema {
   LoadOptions opts_;
   ActionSchema action_schema_;
   LoadResult result_;
-  std::set<std::string> actions_;                 // names defined in `actions:` maps
+  // Names defined in `actions:` maps, also those whose settings are wrong
+  // (they exist: naming one is not a second mistake).
+  std::set<std::string> actions_;
   absl::flat_hash_map<std::string, size_t> ids_;  // id -> its first rule in result_
   struct PendingRef {
     size_t rule_index;

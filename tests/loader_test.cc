@@ -132,18 +132,93 @@ actions:
   ok: {webhook: {url: "${UNSET_VAR:-http://127.0.0.1/}"}}
 )"),
               ElementsAre(
-                  "t.yaml:6:6: 'file' needs 'path'",
-                  "t.yaml:7:38: unknown key 'colour' in 'webhook' settings (expected one of: "
-                  "body, config, headers, rate, retry, secret, signature, timeout, tls, url)",
-                  "t.yaml:7:22: environment variable UNSET_VAR is not set (give a default with "
-                  "${UNSET_VAR:-value})",
-                  "t.yaml:4:15: rule 'a': 'webhook' needs 'url'",
-                  "t.yaml:4:48: rule 'a': unknown signature scheme (expected one of: arcgis, "
-                  "github, none, secret-header, standard, uipath)",
-                  "t.yaml:4:61: rule 'a': unknown key 'tries' in retry (expected one of: "
-                  "attempts, backoff, max_backoff)",
-                  "t.yaml:4:75: rule 'a': unknown executor 'carrier-pigeon' (expected stdout, "
-                  "file, exec or webhook)"));
+                  "t.yaml:6:6: action 'f': 'file' needs 'path'",
+                  "t.yaml:7:38: action 'w': unknown key 'colour' in 'webhook' settings "
+                  "(expected one of: body, config, headers, rate, retry, secret, signature, "
+                  "timeout, tls, url)",
+                  "t.yaml:7:22: action 'w': environment variable UNSET_VAR is not set (give a "
+                  "default with ${UNSET_VAR:-value})",
+                  "t.yaml:4:15: rule 'a': action 'a#1': 'webhook' needs 'url'",
+                  "t.yaml:4:48: rule 'a': action 'a#1': unknown signature scheme (expected one "
+                  "of: arcgis, github, none, secret-header, standard, uipath)",
+                  "t.yaml:4:61: rule 'a': action 'a#1': unknown key 'tries' in retry (expected "
+                  "one of: attempts, backoff, max_backoff)",
+                  "t.yaml:4:75: rule 'a': action 'a#2': unknown executor 'carrier-pigeon' "
+                  "(expected stdout, file, exec or webhook)"));
+}
+
+// An action with a wrong setting is still defined: naming it is not a second
+// mistake, and defining it again is.
+TEST(Loader, ABadActionIsStillDefined) {
+  EXPECT_THAT(Diags(R"(rules:
+  - id: a
+    filter: {x: "1"}
+    actions: [f, g, nowhere]
+actions:
+  f: {file: {colour: red}}
+  g: {carrier-pigeon: {}}
+  f: {file: {path: x}}
+)"),
+              ElementsAre("t.yaml:6:14: action 'f': unknown key 'colour' in 'file' settings "
+                          "(expected one of: path)",
+                          "t.yaml:6:6: action 'f': 'file' needs 'path'",
+                          "t.yaml:7:7: action 'g': unknown executor 'carrier-pigeon' (expected "
+                          "stdout, file, exec or webhook)",
+                          "t.yaml:8:3: action 'f' is defined twice",
+                          "t.yaml:4:21: rule 'a': unknown action 'nowhere'"));
+}
+
+// Rule ids are strings: YAML has no types (a plain 12 is the text "12"),
+// JSON does (12 is a number).
+TEST(Loader, RuleIdsAreStrings) {
+  EXPECT_THAT(Diags("rules:\n  - {id: ~, filter: {x: y}}\n  - {id: [a], filter: {x: y}}\n"
+                    "  - {id: {a: b}, filter: {x: y}}\n  - {id: 12, filter: {x: y}}\n"
+                    "  - {id: '', filter: {x: y}}\n"),
+              ElementsAre("t.yaml:2:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not null",
+                          "t.yaml:3:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a list",
+                          "t.yaml:4:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a map",
+                          "t.yaml:6:10: bad rule id '': use letters, digits and _ . : -"));
+  const std::string json =
+      "{\"rules\": [\n"
+      "  {\"id\": 12, \"filter\": {\"x\": \"y\"}},\n"
+      "  {\"id\": true, \"filter\": {\"x\": \"y\"}},\n"
+      "  {\"id\": null, \"filter\": {\"x\": \"y\"}},\n"
+      "  {\"id\": \"12\", \"filter\": {\"x\": \"y\"}}\n"
+      "]}\n";
+  EXPECT_THAT(Diags(json, "t.json"),
+              ElementsAre("t.json:2:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a number (quote it: \"12\")",
+                          "t.json:3:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a boolean (quote it: \"true\")",
+                          "t.json:4:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not null"));
+}
+
+// $${ is a literal ${ in action settings; kept as written when the
+// references are kept (weir compile), so expanding later gives the same.
+TEST(Loader, DollarDollarBraceIsALiteral) {
+  const std::string text = R"(rules:
+  - id: a
+    filter: {x: "1"}
+    actions: [{exec: {command: "echo $${HOOK_SECRET} ${HOOK_SECRET} $$ $x $${"}}]
+)";
+  LoadResult r = Load(text);
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  EXPECT_EQ(r.ruleset.actions.at("a#1").settings.Find("command")->scalar,
+            "echo ${HOOK_SECRET} s3cret-value $$ $x ${");
+  LoadOptions keep;
+  keep.expand_env = false;
+  LoadResult kept = ParseRules({{"t.yaml", text}}, keep);
+  ASSERT_TRUE(kept.ok()) << DiagText(kept);
+  EXPECT_EQ(kept.ruleset.actions.at("a#1").settings.Find("command")->scalar,
+            "echo $${HOOK_SECRET} ${HOOK_SECRET} $$ $x $${");
+  EXPECT_THAT(Diags("rules:\n  - id: a\n    filter: {x: \"1\"}\n"
+                    "    actions: [{exec: {command: \"a ${b\"}}]\n"),
+              ElementsAre("t.yaml:4:32: rule 'a': action 'a#1': unterminated ${ in action "
+                          "setting (write $${ for a literal ${)"));
 }
 
 TEST(Loader, SecretsNeverAppearInDiagnostics) {
