@@ -22,9 +22,17 @@ namespace weir {
 
 namespace {
 
-// One conjunction under construction, and an OR of them.
-using Alternative = std::vector<Clause>;
+// One conjunction under construction, with where each clause's field is
+// named, and an OR of them.
+struct Alternative {
+  std::vector<Clause> clauses;
+  std::vector<NodeMark> keys;  // one per clause
+};
 using Dnf = std::vector<Alternative>;
+
+bool Before(const NodeMark& a, const NodeMark& b) {
+  return a.line != b.line ? a.line < b.line : a.column < b.column;
+}
 
 constexpr const char* kOperators[] = {"anything-but", "cidr",   "equals-ignore-case", "exists",
                                       "numeric",      "prefix", "suffix",             "wildcard"};
@@ -150,7 +158,7 @@ class PatternLowerer {
         if (value.IsMap()) {
           if (!Object(value, path, {scope.in_or, false, scope.depth + 1}, &sub)) continue;
         } else if (value.IsSequence()) {
-          if (!Leaf(value, path, &sub)) continue;
+          if (!Leaf(value, path, key.Mark(), &sub)) continue;
         } else {
           std::string hint;
           if (IsOperator(name))
@@ -214,13 +222,19 @@ class PatternLowerer {
     }
     // The common cases move instead of copying: a first field, and fields
     // without alternatives.
-    if (acc->size() == 1 && (*acc)[0].empty()) {
+    if (acc->size() == 1 && (*acc)[0].clauses.empty()) {
       *acc = std::move(other);
       return true;
     }
+    auto append = [](Alternative* to, auto&& from) {
+      to->clauses.insert(to->clauses.end(), from.clauses.begin(), from.clauses.end());
+      to->keys.insert(to->keys.end(), from.keys.begin(), from.keys.end());
+    };
     if (acc->size() == 1 && other.size() == 1) {
-      (*acc)[0].insert((*acc)[0].end(), std::make_move_iterator(other[0].begin()),
-                       std::make_move_iterator(other[0].end()));
+      Alternative& to = (*acc)[0];
+      to.clauses.insert(to.clauses.end(), std::make_move_iterator(other[0].clauses.begin()),
+                        std::make_move_iterator(other[0].clauses.end()));
+      to.keys.insert(to.keys.end(), other[0].keys.begin(), other[0].keys.end());
       return true;
     }
     Dnf next;
@@ -228,7 +242,7 @@ class PatternLowerer {
     for (const Alternative& a : *acc) {
       for (const Alternative& b : other) {
         Alternative c = a;
-        c.insert(c.end(), b.begin(), b.end());
+        append(&c, b);
         next.push_back(std::move(c));
       }
     }
@@ -246,7 +260,7 @@ class PatternLowerer {
   }
 
   // A leaf: a list of values and matchers, any of which may match.
-  bool Leaf(const RNode& list, const std::string& path, Dnf* out) {
+  bool Leaf(const RNode& list, const std::string& path, NodeMark key, Dnf* out) {
     if (list.size() == 0) {
       diags_.Error(list, absl::StrCat("the list of values for '", path,
                                       "' is empty; it would match nothing"));
@@ -271,14 +285,14 @@ class PatternLowerer {
       Clause c;
       c.path = path;
       c.any_of = std::move(preds);
-      out->push_back({std::move(c)});
+      out->push_back({{std::move(c)}, {key}});
     }
     if (exists_false) {
       Clause c;
       c.path = path;
       c.negated = true;
       c.any_of.push_back(Make(PredicateKind::kExists, ""));
-      out->push_back({std::move(c)});
+      out->push_back({{std::move(c)}, {key}});
     }
     return true;
   }
@@ -612,6 +626,40 @@ class PatternLowerer {
   bool too_deep_ = false;
 };
 
+// A field named twice in one alternative: as `a: {b: ...}` and `a.b: ...`,
+// or outside `$or` and inside one of its alternatives. EventBridge keeps
+// only the later one (event-ruler, in its strict mode, refuses it); neither
+// is what the pattern seems to say, so it is a diagnostic, reported once at
+// each later mention.
+bool CheckFieldsNamedOnce(const Dnf& dnf, DiagSink& diags) {
+  std::vector<std::pair<int, int>> reported;
+  std::vector<size_t> order;
+  for (const Alternative& alt : dnf) {
+    order.resize(alt.clauses.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const std::string& pa = alt.clauses[a].path;
+      const std::string& pb = alt.clauses[b].path;
+      return pa != pb ? pa < pb : Before(alt.keys[a], alt.keys[b]);
+    });
+    for (size_t k = 1; k < order.size(); ++k) {
+      const Clause& first = alt.clauses[order[k - 1]];
+      const Clause& again = alt.clauses[order[k]];
+      if (first.path != again.path) continue;
+      const NodeMark at = alt.keys[order[k]];
+      if (std::find(reported.begin(), reported.end(), std::pair(at.line, at.column)) !=
+          reported.end())
+        continue;
+      reported.emplace_back(at.line, at.column);
+      diags.Error(at, absl::StrCat("field '", again.path,
+                                   "' is named twice in one alternative of the pattern; give all "
+                                   "its values in one list, or name it only inside each "
+                                   "alternative of '$or'"));
+    }
+  }
+  return reported.empty();
+}
+
 }  // namespace
 
 bool LowerPattern(const RNode& node, DiagSink& diags, const LoadOptions& options,
@@ -624,10 +672,10 @@ bool LowerPattern(const RNode& node, DiagSink& diags, const LoadOptions& options
   }
   PatternLowerer lower(diags, options);
   Dnf dnf;
-  if (!lower.Object(node, "", {}, &dnf)) return false;
+  if (!lower.Object(node, "", {}, &dnf) || !CheckFieldsNamedOnce(dnf, diags)) return false;
   for (Alternative& alt : dnf) {
     Conjunction conj;
-    conj.all_of = std::move(alt);
+    conj.all_of = std::move(alt.clauses);
     conj.array_consistent = true;
     out->any_of.push_back(std::move(conj));
   }
