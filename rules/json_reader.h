@@ -11,11 +11,15 @@
 
 namespace weir {
 
-// What the reader hands its trees to (the rule-file schema).
+// What the streaming readers hand their trees to (the rule-file schema).
 class RuleFileVisitor {
  public:
   virtual ~RuleFileVisitor() = default;
-  // The top-level map without its 'rules'; false stops reading.
+  // Whether the file is in JSON syntax (its first key quoted), before the
+  // first Rule. The JSON reader does not call it.
+  virtual void JsonSyntax(bool json) {}
+  // The top-level map without its 'rules': before the rules from the JSON
+  // reader, after them from the YAML one. False stops reading.
   virtual bool Top(const RNode& top) = 0;
   // The number of rules, before the first Rule.
   virtual void Reserve(size_t rules) = 0;

@@ -25,8 +25,8 @@ class LineIndex {
   }
   void Rewind() { line_ = 0; }
   size_t LineStart(size_t line) const { return line < starts_.size() ? starts_[line] : 0; }
-  NodeMark Mark(const char* at) {
-    size_t off = static_cast<size_t>(at - base_);
+  NodeMark Mark(const char* at) { return MarkAt(static_cast<size_t>(at - base_)); }
+  NodeMark MarkAt(size_t off) {
     if (off < starts_[line_]) line_ = 0;
     while (line_ + 1 < starts_.size() && starts_[line_ + 1] <= off) ++line_;
     return {static_cast<int>(line_), static_cast<int>(off - starts_[line_])};

@@ -59,12 +59,14 @@ size_t FirstInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-// Hands the fast JSON reader's trees to the schema.
-class JsonToSchema : public RuleFileVisitor {
+// Hands a streaming reader's trees to the schema.
+class StreamToSchema : public RuleFileVisitor {
  public:
-  JsonToSchema(RuleFileSchema* schema, const std::string& file) : schema_(schema), file_(file) {
-    settings_.json = true;
+  StreamToSchema(RuleFileSchema* schema, const std::string& file, bool json)
+      : schema_(schema), file_(file) {
+    settings_.json = json;
   }
+  void JsonSyntax(bool json) override { settings_.json = json; }
   bool Top(const RNode& top) override { return schema_->ReadTop(file_, top, &settings_); }
   void Reserve(size_t rules) override { schema_->Reserve(rules); }
   void Rule(const RNode& rule) override { schema_->ReadRule(file_, rule, settings_); }
@@ -101,7 +103,7 @@ class Loader {
     // recurse (and before yaml-cpp, which recurses as it parses, sees it).
     NodeMark too_deep;
     if (LooksLikeJson(text)) {
-      JsonToSchema to_schema(&schema_, file);
+      StreamToSchema to_schema(&schema_, file, true);
       schema_.BeginTrial();
       bool read = ReadJsonRules(text, max_depth_, &to_schema, &too_deep);
       if (schema_.EndTrial(read)) return;
@@ -109,14 +111,19 @@ class Loader {
     }
     bool libyaml_parsed = false;
     {
-      NodeTree tree;
       schema_.BeginTrial();
-      bool parsed = ParseYamlFast(text, max_depth_, &tree, &too_deep);
-      if (parsed) {
-        libyaml_parsed = true;
-        schema_.ReadDocument(file, tree.Node(0));
+      StreamToSchema to_schema(&schema_, file, false);
+      FastYamlStream streamed = StreamYamlFast(text, max_depth_, &to_schema, &too_deep);
+      bool read = streamed == FastYamlStream::kRead;
+      if (streamed == FastYamlStream::kNeedsWholeTree) {
+        schema_.EndTrial(false);
+        schema_.BeginTrial();
+        NodeTree tree;
+        read = ParseYamlFast(text, max_depth_, &tree, &too_deep);
+        if (read) schema_.ReadDocument(file, tree.Node(0));
       }
-      if (schema_.EndTrial(parsed)) return;
+      libyaml_parsed = read;
+      if (schema_.EndTrial(read)) return;
       if (too_deep.line >= 0) return TooDeep(file, too_deep);
     }
     NodeTree tree;

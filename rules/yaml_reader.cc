@@ -17,7 +17,16 @@ namespace {
 
 class FastYamlReader {
  public:
-  bool Parse(std::string_view text, size_t max_depth, NodeTree* tree, NodeMark* too_deep) {
+  enum class Result { kRead, kGaveUp, kTooDeep, kWholeTree };
+
+  // Reads `text` into `top`. With a `stream`, the elements of the top-level
+  // 'rules' list are not kept in `top`: each is built on its own in a reused
+  // tree and handed to stream->Rule as soon as it ends, and `top` (without
+  // 'rules') goes to stream->Top at the end. A file this cannot stream
+  // (no top-level map, no 'rules' list, 'uri_fields', which the rules need
+  // first) gives kWholeTree.
+  Result Parse(std::string_view text, size_t max_depth, NodeTree* top, RuleFileVisitor* stream,
+               NodeMark* too_deep) {
     *too_deep = {};
     struct Parser {
       yaml_parser_t p;
@@ -36,14 +45,24 @@ class FastYamlReader {
       size_t kids_start;
     };
     std::vector<Open> open;
-    bool have_root = false, ok = true, done = false;
+    NodeTree rule_tree;
+    // Streaming: the depth of the 'rules' list once it is open (0 before),
+    // and whether the next top-level event is its value.
+    size_t rules_depth = 0;
+    bool rules_next = false, rules_seen = false, key_next = true, first_key_seen = false;
+    bool have_root = false, ok = true, done = false, whole = false;
     // Past a construct it does not mirror, the reader only counts depth.
     bool counting = false;
     size_t depth = 0;
     int documents = 0;
-    // Adds a finished node to its parent (or makes it the root).
+    auto in_rule = [&] { return rules_depth > 0 && depth > rules_depth; };
+    // Adds a finished node to its parent, makes it the root, or, for an
+    // element of 'rules', hands it on.
     auto place = [&](uint32_t n) {
-      if (open.empty()) {
+      if (rules_depth > 0 && depth == rules_depth) {
+        stream->Rule(rule_tree.Node(n));
+        rule_tree.Clear();
+      } else if (open.empty()) {
         have_root = true;
       } else {
         kid_stack_.push_back(n);
@@ -56,23 +75,69 @@ class FastYamlReader {
         break;
       }
       const NodeMark mark = Mark(ev.start_mark);
-      if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) {
+      const bool starts =
+          ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT;
+      const bool ends = ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT;
+      if (starts) {
         // libyaml itself does not recurse, but it slows down with every
         // open flow collection: the check stops it early.
         if (++depth > max_depth) {
           *too_deep = mark;
           yaml_event_delete(&ev);
-          return false;
+          return Result::kTooDeep;
         }
-      } else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
-        --depth;
       } else if (ev.type == YAML_STREAM_END_EVENT) {
         done = true;
       }
-      if (counting) {
+      if (stream && !counting && !whole) {
+        // Which top-level key this is, and whether it is 'rules'.
+        const size_t level = starts ? depth - 1 : depth;
+        if (level == 0 && starts && ev.type != YAML_MAPPING_START_EVENT) whole = true;
+        if (level == 1 && rules_depth == 0 && (starts || ev.type == YAML_SCALAR_EVENT ||
+                                              ev.type == YAML_ALIAS_EVENT)) {
+          if (key_next) {
+            std::string_view key;
+            if (ev.type == YAML_SCALAR_EVENT)
+              key = std::string_view(reinterpret_cast<const char*>(ev.data.scalar.value),
+                                     ev.data.scalar.length);
+            if (!first_key_seen) {
+              stream->JsonSyntax(ev.type == YAML_SCALAR_EVENT &&
+                                 ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE);
+              first_key_seen = true;
+            }
+            if (key == "uri_fields" || (key == "rules" && rules_seen)) whole = true;
+            if (key == "rules") {
+              rules_next = rules_seen = true;
+              key_next = false;
+              yaml_event_delete(&ev);
+              continue;
+            }
+          } else if (rules_next) {
+            rules_next = false;
+            key_next = true;
+            if (ev.type != YAML_SEQUENCE_START_EVENT || ev.data.sequence_start.tag) {
+              whole = true;
+            } else {
+              rules_depth = depth;
+              yaml_event_delete(&ev);
+              continue;
+            }
+          }
+          key_next = !key_next;
+        }
+        if (rules_depth > 0 && ends && depth == rules_depth) {  // the end of 'rules'
+          rules_depth = 0;
+          --depth;
+          yaml_event_delete(&ev);
+          continue;
+        }
+      }
+      if (ends) --depth;
+      if (counting || whole) {
         yaml_event_delete(&ev);
         continue;
       }
+      NodeTree* tree = in_rule() || (rules_depth > 0 && !ends) ? &rule_tree : top;
       switch (ev.type) {
         case YAML_DOCUMENT_START_EVENT:
           if (++documents > 1) ok = false;
@@ -94,6 +159,7 @@ class FastYamlReader {
         case YAML_SEQUENCE_END_EVENT: {
           Open o = open.back();
           open.pop_back();
+          tree = rules_depth > 0 && depth >= rules_depth ? &rule_tree : top;
           tree->SetKids(o.node, kid_stack_.data() + o.kids_start,
                         kid_stack_.size() - o.kids_start);
           kid_stack_.resize(o.kids_start);
@@ -126,9 +192,11 @@ class FastYamlReader {
       yaml_event_delete(&ev);
       if (!ok) counting = true;
     }
-    if (!ok) return false;
-    if (!have_root) tree->Add(NodeTree::Type::kNull, {}, false, NodeMark{});
-    return true;
+    if (!ok) return Result::kGaveUp;
+    if (whole || (stream && !rules_seen)) return Result::kWholeTree;
+    if (!have_root) top->Add(NodeTree::Type::kNull, {}, false, NodeMark{});
+    if (stream) stream->Top(top->Node(0));
+    return Result::kRead;
   }
 
  private:
@@ -197,7 +265,18 @@ NodeMark SecondDocument(const std::string& text) {
 }  // namespace
 
 bool ParseYamlFast(std::string_view text, size_t max_depth, NodeTree* tree, NodeMark* too_deep) {
-  return FastYamlReader().Parse(text, max_depth, tree, too_deep);
+  return FastYamlReader().Parse(text, max_depth, tree, nullptr, too_deep) ==
+         FastYamlReader::Result::kRead;
+}
+
+FastYamlStream StreamYamlFast(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
+                              NodeMark* too_deep) {
+  NodeTree top;
+  switch (FastYamlReader().Parse(text, max_depth, &top, visitor, too_deep)) {
+    case FastYamlReader::Result::kRead: return FastYamlStream::kRead;
+    case FastYamlReader::Result::kWholeTree: return FastYamlStream::kNeedsWholeTree;
+    default: return FastYamlStream::kGaveUp;
+  }
 }
 
 bool ParseYamlReference(const std::string& text, size_t max_depth, NodeTree* tree, std::string* error,

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "rules/json_reader.h"
 #include "rules/node.h"
 
 namespace weir {
@@ -21,6 +22,16 @@ namespace weir {
 // and lists nest deeper than `max_depth`; the text is then not to be read
 // again. A parse error ends the check where it is.
 bool ParseYamlFast(std::string_view text, size_t max_depth, NodeTree* tree, NodeMark* too_deep);
+
+// The same, streaming: each element of the top-level 'rules' list goes to
+// visitor->Rule as soon as it is read, the rest of the top-level map to
+// visitor->Top at the end, so a large file is never a whole tree. A file it
+// cannot stream (no top-level map with a 'rules' list, or with 'uri_fields',
+// which the rules need first) gives kNeedsWholeTree: undo what the visitor
+// got and use ParseYamlFast.
+enum class FastYamlStream { kRead, kGaveUp, kNeedsWholeTree };
+FastYamlStream StreamYamlFast(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
+                              NodeMark* too_deep);
 
 // Reads `text` with yaml-cpp into `tree`. False, with a message and where,
 // when yaml-cpp cannot parse it (*unparsable is then true), or when its

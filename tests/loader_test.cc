@@ -475,6 +475,30 @@ TEST(Loader, FastJsonReaderAgreesWithYaml) {
   EXPECT_GT(with_mistakes, 50);
 }
 
+// A large JSON file is parsed a piece of its rules array at a time; the
+// rules and their positions are those yaml-cpp reads. Two "rules" keys are
+// yaml-cpp's to report, not a second list silently ignored.
+TEST(Loader, FastJsonReaderInPieces) {
+  std::string json = "{\"rules\": [\n";
+  for (int i = 0; i < 30000; ++i)
+    absl::StrAppend(&json, i ? ",\n" : "", "  {\"id\": \"r", i,
+                    "\", \"description\": \"\\\"[{,\", \"pattern\": {\"a\": [\"", i, "\"]}}");
+  json += "\n], \"version\": 1}\n";
+  ASSERT_GT(json.size(), size_t{2} << 20);
+  LoadResult fast = Load(json, "r.json");
+  LoadResult yaml = Load("--- !!map\n" + json, "r.json");
+  for (auto& r : yaml.ruleset.rules) --r.where.line;
+  ASSERT_TRUE(fast.ok()) << DiagText(fast);
+  EXPECT_EQ(Summary(fast), Summary(yaml));
+  EXPECT_EQ(fast.ruleset.rules.size(), 30000u);
+  EXPECT_EQ(fast.ruleset.rules.back().where.line, 30001);
+  EXPECT_EQ(fast.ruleset.rules.back().description, "\"[{,");
+  EXPECT_THAT(Diags("{\"rules\": [{\"id\": \"a\", \"filter\": {\"x\": \"y\"}}],\n"
+                    " \"rules\": [{\"id\": \"b\", \"filter\": {\"x\": \"y\"}}]}\n",
+                    "t.json"),
+              ElementsAre("t.json:2:2: key 'rules' appears twice in the rule file"));
+}
+
 TEST(Loader, FastJsonReaderUndoesAFileWithMistakes) {
   // The first file is fine; the second has a mistake and a duplicate id, so
   // it is read again by yaml-cpp: its ids, actions and rules count once.
