@@ -75,6 +75,7 @@ bool SplitRules(std::string_view t, RulesSplit* out) {
     } else if (in_rules && depth == 2) {
       if (c == ',') {
         ++out->elements;
+        any = false;
         if (i - piece >= kPieceBytes) {
           out->pieces.emplace_back(piece, i);
           piece = i + 1;

@@ -105,7 +105,10 @@ class FastYamlReader {
                                  ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE);
               first_key_seen = true;
             }
-            if (key == "uri_fields" || (key == "rules" && rules_seen)) whole = true;
+            // A tagged key is left to the readers that give up on tags.
+            if (key == "uri_fields" || (key == "rules" && rules_seen) ||
+                (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.tag))
+              whole = true;
             if (key == "rules") {
               rules_next = rules_seen = true;
               key_next = false;
