@@ -157,8 +157,17 @@ absl::StatusOr<CompiledRuleFile> ReadCompiledRules(std::string_view bytes,
     ActionDef a;
     r.Str(&a.name);
     r.Str(&a.type);
+    const size_t diags_before = out.diagnostics.size();
     if (!GetConfig(r, env, 0, &a.settings, &out.diagnostics)) return Refused("damaged actions");
     GetWhere(r, &a.where);
+    // Named as on loading: the action, and the rule of an inline one
+    // ("<rule-id>#<n>").
+    for (size_t k = diags_before; k < out.diagnostics.size(); ++k) {
+      Diagnostic& d = out.diagnostics[k];
+      d.message.insert(0, absl::StrCat("action '", a.name, "': "));
+      if (size_t hash = a.name.rfind('#'); hash != std::string::npos)
+        d.rule_id = a.name.substr(0, hash);
+    }
     std::string name = a.name;
     out.actions.emplace(std::move(name), std::move(a));
   }

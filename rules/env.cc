@@ -23,13 +23,20 @@ bool ExpandEnv(std::string_view in, const EnvLookup* env, std::string* out,
   out->clear();
   bool ok = true;
   for (size_t i = 0; i < in.size();) {
+    // $${ is a literal ${. Kept as written when the references are kept, so
+    // that expanding later still sees it as one.
+    if (in.substr(i, 3) == "$${") {
+      out->append(env ? "${" : "$${");
+      i += 3;
+      continue;
+    }
     if (in[i] != '$' || i + 1 == in.size() || in[i + 1] != '{') {
       out->push_back(in[i++]);
       continue;
     }
     size_t close = in.find('}', i + 2);
     if (close == std::string_view::npos) {
-      errors->push_back("unterminated ${ in action setting");
+      errors->push_back("unterminated ${ in action setting (write $${ for a literal ${)");
       return false;
     }
     std::string_view body = in.substr(i + 2, close - i - 2), name = body, def;

@@ -21,6 +21,10 @@ class DiagSink {
   // copies per rule, which shows with 100k rules).
   DiagSink(std::vector<Diagnostic>* out, std::string_view file, std::string_view rule_id)
       : out_(out), file_(file), rule_id_(rule_id) {}
+  // The same, with `prefix` (kept as a view too) before each message, e.g.
+  // "action 'audit-log': ".
+  DiagSink(const DiagSink& base, std::string_view prefix)
+      : out_(base.out_), file_(base.file_), rule_id_(base.rule_id_), prefix_(prefix) {}
   void Error(const RNode& at, std::string message);
   void Error(const NodeMark& at, std::string message);
   SourceLocation Where(const RNode& at) const;
@@ -31,6 +35,7 @@ class DiagSink {
   std::vector<Diagnostic>* out_;
   std::string_view file_;
   std::string_view rule_id_;
+  std::string_view prefix_;
 };
 
 // What a YAML scalar is, by YAML 1.2 core-schema rules: quoted scalars are

@@ -1,11 +1,17 @@
 #include "rules/node.h"
 
+#include "absl/strings/str_cat.h"
 #include "yaml-cpp/yaml.h"
 
 namespace weir {
 namespace {
 const std::string kNoScalar;
 }  // namespace
+
+std::string TooDeepMessage(size_t max_depth) {
+  return absl::StrCat("the rule file is nested deeper than the limit of ", max_depth,
+                      " (maps and lists both count)");
+}
 
 const std::string& RNode::Scalar() const {
   if (!tree_) return kNoScalar;
@@ -66,7 +72,8 @@ namespace {
 // deeper than the front ends recurse.
 class YamlCopier {
  public:
-  YamlCopier(NodeTree* tree, size_t max_nodes) : tree_(tree), max_nodes_(max_nodes) {}
+  YamlCopier(NodeTree* tree, size_t max_nodes, size_t max_depth)
+      : tree_(tree), max_nodes_(max_nodes), max_depth_(max_depth) {}
 
   bool Copy(const YAML::Node& node, uint32_t* out) {
     if (++count_ > max_nodes_) return Fail(node, "the rule file expands to too many values "
@@ -79,8 +86,7 @@ class YamlCopier {
         for (const YAML::Node& a : open_)
           if (a.is(node))
             return Fail(node, "a YAML alias refers to a value that contains it");
-        if (open_.size() >= kMaxDepth)
-          return Fail(node, "the rule file is nested too deeply");
+        if (open_.size() >= max_depth_) return Fail(node, TooDeepMessage(max_depth_));
         const bool map = node.Type() == YAML::NodeType::Map;
         uint32_t self = tree_->Add(map ? NodeTree::Type::kMap : NodeTree::Type::kSequence, {},
                                    false, mark);
@@ -115,16 +121,15 @@ class YamlCopier {
   NodeMark error_mark() const { return error_mark_; }
 
  private:
-  static constexpr size_t kMaxDepth = 256;
-
-  bool Fail(const YAML::Node& at, const char* message) {
-    error_ = message;
+  bool Fail(const YAML::Node& at, std::string message) {
+    error_ = std::move(message);
     error_mark_ = {at.Mark().line, at.Mark().column};
     return false;
   }
 
   NodeTree* tree_;
   size_t max_nodes_;
+  size_t max_depth_;
   size_t count_ = 0;
   std::vector<YAML::Node> open_;  // containers being copied, outermost first
   std::string error_;
@@ -133,9 +138,9 @@ class YamlCopier {
 
 }  // namespace
 
-bool NodeTree::AddYaml(const YAML::Node& node, size_t max_nodes, std::string* error,
-                       NodeMark* error_mark) {
-  YamlCopier copier(this, max_nodes);
+bool NodeTree::AddYaml(const YAML::Node& node, size_t max_nodes, size_t max_depth,
+                       std::string* error, NodeMark* error_mark) {
+  YamlCopier copier(this, max_nodes, max_depth);
   uint32_t root;
   if (copier.Copy(node, &root)) return true;
   *error = copier.error();

@@ -21,6 +21,10 @@ class Node;
 
 namespace weir {
 
+// The message of a rule file nested deeper than `max_depth`, whichever
+// reader finds it.
+std::string TooDeepMessage(size_t max_depth);
+
 // 0-based, as yaml-cpp's Mark; -1 when unknown.
 struct NodeMark {
   int line = -1;
@@ -116,8 +120,10 @@ class NodeTree {
 
   // Adds a copy of a yaml-cpp document (its root is node 0 of an empty
   // tree). False, with a message and where, when the document is a cycle,
-  // nests too deeply, or expands (through aliases) to more than max_nodes.
-  bool AddYaml(const YAML::Node& node, size_t max_nodes, std::string* error, NodeMark* error_mark);
+  // nests deeper than max_depth, or expands (through aliases) to more than
+  // max_nodes.
+  bool AddYaml(const YAML::Node& node, size_t max_nodes, size_t max_depth, std::string* error,
+               NodeMark* error_mark);
 
  private:
   friend class RNode;

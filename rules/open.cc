@@ -26,82 +26,25 @@ long PeakRssKb() {
   return ru.ru_maxrss;  // kilobytes on Linux
 }
 
-// A rule file's bytes, read once: a regular file is mapped (a compiled rule
-// file of 100k rules is tens of MB and is read in place), anything else (a
-// pipe) is read to its end.
-class RuleFile {
- public:
-  RuleFile() = default;
-  RuleFile(const RuleFile&) = delete;
-  RuleFile& operator=(const RuleFile&) = delete;
-  ~RuleFile() {
-    if (map_) munmap(map_, map_size_);
-  }
-  // False, with errno set, when the file cannot be read.
-  bool Read(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    bool ok = ReadFd(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return ok;
-  }
-  std::string_view view() const {
-    return map_ ? std::string_view(static_cast<const char*>(map_), map_size_)
-                : std::string_view(text_);
-  }
-  std::string TakeText() { return map_ ? std::string(view()) : std::move(text_); }
-
- private:
-  bool ReadFd(int fd) {
-    struct stat st;
-    if (fstat(fd, &st) != 0) return false;
-    if (S_ISREG(st.st_mode) && st.st_size > 0) {
-      void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
-                     MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (p != MAP_FAILED) {
-        map_ = p;
-        map_size_ = static_cast<size_t>(st.st_size);
-        return true;
-      }
-    }
-    char buf[64 << 10];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return false;
-      if (n == 0) return true;
-      text_.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  void* map_ = nullptr;
-  size_t map_size_ = 0;
-  std::string text_;
-};
-
 }  // namespace
 
 absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
                                       const LoadOptions& options, const CompileOptions& compile) {
   OpenedRules out;
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::unique_ptr<RuleFile>> files;
-  std::vector<Diagnostic> unreadable;
+  // Each file is read once, whole (a pipe cannot be read twice), and what
+  // it is told from its bytes.
+  std::vector<RuleText> texts;
+  texts.reserve(paths.size());
   for (const std::string& p : paths) {
-    auto f = std::make_unique<RuleFile>();
-    if (!f->Read(p)) {
-      Diagnostic d;
-      d.where.file = p;
-      d.message = "cannot open rule file";
-      unreadable.push_back(std::move(d));
-      f.reset();
-    } else if (IsCompiledRuleFile(f->view().substr(0, 8))) {
+    absl::StatusOr<std::string> bytes = ReadRuleFile(p, options);
+    if (!bytes.ok())
+      return absl::Status(bytes.status().code(), absl::StrCat(p, ": ", bytes.status().message()));
+    if (IsCompiledRuleFile(std::string_view(*bytes).substr(0, 8))) {
       if (paths.size() > 1)
         return absl::InvalidArgumentError(absl::StrCat(
             p, " is a compiled rule file; it cannot be combined with other rule files"));
-      auto c = ReadCompiledRules(f->view(), options, compile);
+      auto c = ReadCompiledRules(*bytes, options, compile);
       if (!c.ok()) return absl::InvalidArgumentError(absl::StrCat(p, ": ", c.status().message()));
       out.diagnostics = std::move(c->diagnostics);
       if (out.ok()) out.rules = std::move(c->rules);
@@ -111,21 +54,13 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
       out.timings.peak_rss_kb_after_load = PeakRssKb();
       return out;
     }
-    files.push_back(std::move(f));
-  }
-  std::vector<RuleText> texts;
-  texts.reserve(files.size());
-  for (size_t i = 0; i < files.size(); ++i) {
-    if (!files[i]) continue;
-    texts.push_back({paths[i], files[i]->TakeText()});
-    files[i].reset();
+    texts.push_back({p, *std::move(bytes)});
   }
   LoadResult lr = ParseRules(texts, options);
   texts.clear();
   out.timings.load_ms = MsSince(t0);
   out.timings.peak_rss_kb_after_load = PeakRssKb();
-  out.diagnostics = std::move(unreadable);
-  for (Diagnostic& d : lr.diagnostics) out.diagnostics.push_back(std::move(d));
+  out.diagnostics = std::move(lr.diagnostics);
   if (!out.ok()) return out;
   out.actions = std::move(lr.ruleset.actions);
   auto t1 = std::chrono::steady_clock::now();

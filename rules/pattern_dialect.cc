@@ -22,9 +22,17 @@ namespace weir {
 
 namespace {
 
-// One conjunction under construction, and an OR of them.
-using Alternative = std::vector<Clause>;
+// One conjunction under construction, with where each clause's field is
+// named, and an OR of them.
+struct Alternative {
+  std::vector<Clause> clauses;
+  std::vector<NodeMark> keys;  // one per clause
+};
 using Dnf = std::vector<Alternative>;
+
+bool Before(const NodeMark& a, const NodeMark& b) {
+  return a.line != b.line ? a.line < b.line : a.column < b.column;
+}
 
 constexpr const char* kOperators[] = {"anything-but", "cidr",   "equals-ignore-case", "exists",
                                       "numeric",      "prefix", "suffix",             "wildcard"};
@@ -84,10 +92,20 @@ class PatternLowerer {
   struct Scope {
     bool in_or = false;
     bool or_branch = false;
+    size_t depth = 1;  // of pattern objects, the pattern's own map is 1
   };
 
   // Lowers the map `node` whose fields sit under `prefix`.
   bool Object(const RNode& node, const std::string& prefix, Scope scope, Dnf* out) {
+    // Checked before recursing into the object; reported once a pattern.
+    if (scope.depth > options_.max_pattern_depth) {
+      if (too_deep_) return false;
+      too_deep_ = true;
+      diags_.Error(node, absl::StrCat("the pattern is nested deeper than the limit of ",
+                                      options_.max_pattern_depth,
+                                      " (each nested object and each '$or' alternative counts)"));
+      return false;
+    }
     size_t before = diags_.count();
     if (node.size() == 0) {
       diags_.Error(node, scope.or_branch  ? "an alternative of '$or' is empty: name at least "
@@ -120,7 +138,7 @@ class PatternLowerer {
       }
       Dnf sub;
       if (name == "$or") {
-        if (!Or(value, prefix, &sub)) continue;
+        if (!Or(value, prefix, scope.depth, &sub)) continue;
       } else {
         if (scope.in_or && IsReservedInOr(name)) {
           // EventBridge rejects this rather than guess whether a matcher
@@ -138,9 +156,9 @@ class PatternLowerer {
         }
         std::string path = prefix.empty() ? name : absl::StrCat(prefix, ".", name);
         if (value.IsMap()) {
-          if (!Object(value, path, {scope.in_or, false}, &sub)) continue;
+          if (!Object(value, path, {scope.in_or, false, scope.depth + 1}, &sub)) continue;
         } else if (value.IsSequence()) {
-          if (!Leaf(value, path, &sub)) continue;
+          if (!Leaf(value, path, key.Mark(), &sub)) continue;
         } else {
           std::string hint;
           if (IsOperator(name))
@@ -161,7 +179,7 @@ class PatternLowerer {
 
  private:
   // `$or`: a list of at least two pattern objects; the union of their DNFs.
-  bool Or(const RNode& node, const std::string& prefix, Dnf* out) {
+  bool Or(const RNode& node, const std::string& prefix, size_t depth, Dnf* out) {
     if (!node.IsSequence()) {
       diags_.Error(node, absl::StrCat("'$or' must be a list of at least two pattern objects, not ",
                                       Describe(node)));
@@ -182,7 +200,7 @@ class PatternLowerer {
         continue;
       }
       Dnf sub;
-      if (!Object(branch, prefix, {true, true}, &sub)) {
+      if (!Object(branch, prefix, {true, true, depth + 1}, &sub)) {
         ok = false;
         continue;
       }
@@ -204,13 +222,19 @@ class PatternLowerer {
     }
     // The common cases move instead of copying: a first field, and fields
     // without alternatives.
-    if (acc->size() == 1 && (*acc)[0].empty()) {
+    if (acc->size() == 1 && (*acc)[0].clauses.empty()) {
       *acc = std::move(other);
       return true;
     }
+    auto append = [](Alternative* to, auto&& from) {
+      to->clauses.insert(to->clauses.end(), from.clauses.begin(), from.clauses.end());
+      to->keys.insert(to->keys.end(), from.keys.begin(), from.keys.end());
+    };
     if (acc->size() == 1 && other.size() == 1) {
-      (*acc)[0].insert((*acc)[0].end(), std::make_move_iterator(other[0].begin()),
-                       std::make_move_iterator(other[0].end()));
+      Alternative& to = (*acc)[0];
+      to.clauses.insert(to.clauses.end(), std::make_move_iterator(other[0].clauses.begin()),
+                        std::make_move_iterator(other[0].clauses.end()));
+      to.keys.insert(to.keys.end(), other[0].keys.begin(), other[0].keys.end());
       return true;
     }
     Dnf next;
@@ -218,7 +242,7 @@ class PatternLowerer {
     for (const Alternative& a : *acc) {
       for (const Alternative& b : other) {
         Alternative c = a;
-        c.insert(c.end(), b.begin(), b.end());
+        append(&c, b);
         next.push_back(std::move(c));
       }
     }
@@ -236,7 +260,7 @@ class PatternLowerer {
   }
 
   // A leaf: a list of values and matchers, any of which may match.
-  bool Leaf(const RNode& list, const std::string& path, Dnf* out) {
+  bool Leaf(const RNode& list, const std::string& path, NodeMark key, Dnf* out) {
     if (list.size() == 0) {
       diags_.Error(list, absl::StrCat("the list of values for '", path,
                                       "' is empty; it would match nothing"));
@@ -261,14 +285,14 @@ class PatternLowerer {
       Clause c;
       c.path = path;
       c.any_of = std::move(preds);
-      out->push_back({std::move(c)});
+      out->push_back({{std::move(c)}, {key}});
     }
     if (exists_false) {
       Clause c;
       c.path = path;
       c.negated = true;
       c.any_of.push_back(Make(PredicateKind::kExists, ""));
-      out->push_back({std::move(c)});
+      out->push_back({{std::move(c)}, {key}});
     }
     return true;
   }
@@ -599,7 +623,42 @@ class PatternLowerer {
 
   DiagSink& diags_;
   const LoadOptions& options_;
+  bool too_deep_ = false;
 };
+
+// A field named twice in one alternative: as `a: {b: ...}` and `a.b: ...`,
+// or outside `$or` and inside one of its alternatives. EventBridge keeps
+// only the later one (event-ruler, in its strict mode, refuses it); neither
+// is what the pattern seems to say, so it is a diagnostic, reported once at
+// each later mention.
+bool CheckFieldsNamedOnce(const Dnf& dnf, DiagSink& diags) {
+  std::vector<std::pair<int, int>> reported;
+  std::vector<size_t> order;
+  for (const Alternative& alt : dnf) {
+    order.resize(alt.clauses.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const std::string& pa = alt.clauses[a].path;
+      const std::string& pb = alt.clauses[b].path;
+      return pa != pb ? pa < pb : Before(alt.keys[a], alt.keys[b]);
+    });
+    for (size_t k = 1; k < order.size(); ++k) {
+      const Clause& first = alt.clauses[order[k - 1]];
+      const Clause& again = alt.clauses[order[k]];
+      if (first.path != again.path) continue;
+      const NodeMark at = alt.keys[order[k]];
+      if (std::find(reported.begin(), reported.end(), std::pair(at.line, at.column)) !=
+          reported.end())
+        continue;
+      reported.emplace_back(at.line, at.column);
+      diags.Error(at, absl::StrCat("field '", again.path,
+                                   "' is named twice in one alternative of the pattern; give all "
+                                   "its values in one list, or name it only inside each "
+                                   "alternative of '$or'"));
+    }
+  }
+  return reported.empty();
+}
 
 }  // namespace
 
@@ -613,10 +672,10 @@ bool LowerPattern(const RNode& node, DiagSink& diags, const LoadOptions& options
   }
   PatternLowerer lower(diags, options);
   Dnf dnf;
-  if (!lower.Object(node, "", {}, &dnf)) return false;
+  if (!lower.Object(node, "", {}, &dnf) || !CheckFieldsNamedOnce(dnf, diags)) return false;
   for (Alternative& alt : dnf) {
     Conjunction conj;
-    conj.all_of = std::move(alt);
+    conj.all_of = std::move(alt.clauses);
     conj.array_consistent = true;
     out->any_of.push_back(std::move(conj));
   }

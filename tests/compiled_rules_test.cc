@@ -210,11 +210,31 @@ TEST(CompiledRules, SecretsAreNotStored) {
   ASSERT_TRUE(read.ok());
   ASSERT_EQ(read->diagnostics.size(), 1u);
   EXPECT_EQ(read->diagnostics[0].ToString(),
-            "s.yaml:6:15: environment variable HOOK_SECRET is not set (give a default with "
-            "${HOOK_SECRET:-value})");
+            "s.yaml:6:15: action 'hook': environment variable HOOK_SECRET is not set (give a "
+            "default with ${HOOK_SECRET:-value})");
   EXPECT_EQ(read->actions.at("hook").settings.Find("headers")->Find(
                 "Authorization")->scalar,
             "Bearer none");
+}
+
+// $${ stays a literal ${ through a compiled rule file; an inline action's
+// unset variable is reported with its rule and action, as on loading.
+TEST(CompiledRules, LiteralDollarBraceAndInlineActions) {
+  RoundTrip t = Make({{"s.yaml", R"(rules:
+  - id: a
+    filter: {x: "1"}
+    actions: [{exec: {command: "echo $${HOOK_SECRET} ${HOOK_SECRET}"}}]
+)"}});
+  EXPECT_EQ(t.read.actions.at("a#1").settings.Find("command")->scalar,
+            "echo ${HOOK_SECRET} secret-of-HOOK_SECRET");
+  LoadOptions unset;
+  unset.env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+  auto read = ReadCompiledRules(t.bytes, unset);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->diagnostics.size(), 1u);
+  EXPECT_EQ(read->diagnostics[0].ToString(),
+            "s.yaml:4:32: rule 'a': action 'a#1': environment variable HOOK_SECRET is not set "
+            "(give a default with ${HOOK_SECRET:-value})");
 }
 
 // The body is rewritten with a fresh checksum, so that the structure

@@ -1,8 +1,12 @@
 // Rule files: structure, actions, ${VAR} expansion and diagnostics with
 // positions; every mistake is reported, not only the first.
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -128,18 +132,93 @@ actions:
   ok: {webhook: {url: "${UNSET_VAR:-http://127.0.0.1/}"}}
 )"),
               ElementsAre(
-                  "t.yaml:6:6: 'file' needs 'path'",
-                  "t.yaml:7:38: unknown key 'colour' in 'webhook' settings (expected one of: "
-                  "body, config, headers, rate, retry, secret, signature, timeout, tls, url)",
-                  "t.yaml:7:22: environment variable UNSET_VAR is not set (give a default with "
-                  "${UNSET_VAR:-value})",
-                  "t.yaml:4:15: rule 'a': 'webhook' needs 'url'",
-                  "t.yaml:4:48: rule 'a': unknown signature scheme (expected one of: arcgis, "
-                  "github, none, secret-header, standard, uipath)",
-                  "t.yaml:4:61: rule 'a': unknown key 'tries' in retry (expected one of: "
-                  "attempts, backoff, max_backoff)",
-                  "t.yaml:4:75: rule 'a': unknown executor 'carrier-pigeon' (expected stdout, "
-                  "file, exec or webhook)"));
+                  "t.yaml:6:6: action 'f': 'file' needs 'path'",
+                  "t.yaml:7:38: action 'w': unknown key 'colour' in 'webhook' settings "
+                  "(expected one of: body, config, headers, rate, retry, secret, signature, "
+                  "timeout, tls, url)",
+                  "t.yaml:7:22: action 'w': environment variable UNSET_VAR is not set (give a "
+                  "default with ${UNSET_VAR:-value})",
+                  "t.yaml:4:15: rule 'a': action 'a#1': 'webhook' needs 'url'",
+                  "t.yaml:4:48: rule 'a': action 'a#1': unknown signature scheme (expected one "
+                  "of: arcgis, github, none, secret-header, standard, uipath)",
+                  "t.yaml:4:61: rule 'a': action 'a#1': unknown key 'tries' in retry (expected "
+                  "one of: attempts, backoff, max_backoff)",
+                  "t.yaml:4:75: rule 'a': action 'a#2': unknown executor 'carrier-pigeon' "
+                  "(expected stdout, file, exec or webhook)"));
+}
+
+// An action with a wrong setting is still defined: naming it is not a second
+// mistake, and defining it again is.
+TEST(Loader, ABadActionIsStillDefined) {
+  EXPECT_THAT(Diags(R"(rules:
+  - id: a
+    filter: {x: "1"}
+    actions: [f, g, nowhere]
+actions:
+  f: {file: {colour: red}}
+  g: {carrier-pigeon: {}}
+  f: {file: {path: x}}
+)"),
+              ElementsAre("t.yaml:6:14: action 'f': unknown key 'colour' in 'file' settings "
+                          "(expected one of: path)",
+                          "t.yaml:6:6: action 'f': 'file' needs 'path'",
+                          "t.yaml:7:7: action 'g': unknown executor 'carrier-pigeon' (expected "
+                          "stdout, file, exec or webhook)",
+                          "t.yaml:8:3: action 'f' is defined twice",
+                          "t.yaml:4:21: rule 'a': unknown action 'nowhere'"));
+}
+
+// Rule ids are strings: YAML has no types (a plain 12 is the text "12"),
+// JSON does (12 is a number).
+TEST(Loader, RuleIdsAreStrings) {
+  EXPECT_THAT(Diags("rules:\n  - {id: ~, filter: {x: y}}\n  - {id: [a], filter: {x: y}}\n"
+                    "  - {id: {a: b}, filter: {x: y}}\n  - {id: 12, filter: {x: y}}\n"
+                    "  - {id: '', filter: {x: y}}\n"),
+              ElementsAre("t.yaml:2:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not null",
+                          "t.yaml:3:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a list",
+                          "t.yaml:4:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a map",
+                          "t.yaml:6:10: bad rule id '': use letters, digits and _ . : -"));
+  const std::string json =
+      "{\"rules\": [\n"
+      "  {\"id\": 12, \"filter\": {\"x\": \"y\"}},\n"
+      "  {\"id\": true, \"filter\": {\"x\": \"y\"}},\n"
+      "  {\"id\": null, \"filter\": {\"x\": \"y\"}},\n"
+      "  {\"id\": \"12\", \"filter\": {\"x\": \"y\"}}\n"
+      "]}\n";
+  EXPECT_THAT(Diags(json, "t.json"),
+              ElementsAre("t.json:2:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a number (quote it: \"12\")",
+                          "t.json:3:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not a boolean (quote it: \"true\")",
+                          "t.json:4:10: a rule id must be a string of letters, digits and _ . : "
+                          "-, not null"));
+}
+
+// $${ is a literal ${ in action settings; kept as written when the
+// references are kept (weir compile), so expanding later gives the same.
+TEST(Loader, DollarDollarBraceIsALiteral) {
+  const std::string text = R"(rules:
+  - id: a
+    filter: {x: "1"}
+    actions: [{exec: {command: "echo $${HOOK_SECRET} ${HOOK_SECRET} $$ $x $${"}}]
+)";
+  LoadResult r = Load(text);
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  EXPECT_EQ(r.ruleset.actions.at("a#1").settings.Find("command")->scalar,
+            "echo ${HOOK_SECRET} s3cret-value $$ $x ${");
+  LoadOptions keep;
+  keep.expand_env = false;
+  LoadResult kept = ParseRules({{"t.yaml", text}}, keep);
+  ASSERT_TRUE(kept.ok()) << DiagText(kept);
+  EXPECT_EQ(kept.ruleset.actions.at("a#1").settings.Find("command")->scalar,
+            "echo $${HOOK_SECRET} ${HOOK_SECRET} $$ $x $${");
+  EXPECT_THAT(Diags("rules:\n  - id: a\n    filter: {x: \"1\"}\n"
+                    "    actions: [{exec: {command: \"a ${b\"}}]\n"),
+              ElementsAre("t.yaml:4:32: rule 'a': action 'a#1': unterminated ${ in action "
+                          "setting (write $${ for a literal ${)"));
 }
 
 TEST(Loader, SecretsNeverAppearInDiagnostics) {
@@ -170,7 +249,124 @@ TEST(Loader, RuleFilesMustBeUtf8) {
 TEST(Loader, MissingFile) {
   LoadResult r = LoadRuleFiles({"/nonexistent/rules.yaml"});
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(r.diagnostics[0].ToString(), "/nonexistent/rules.yaml: cannot open rule file");
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "/nonexistent/rules.yaml: cannot open the rule file: No such file or directory");
+}
+
+// Every path that is not a readable rule file is one diagnostic naming it.
+TEST(Loader, PathsThatAreNotRuleFiles) {
+  LoadOptions o;
+  o.max_file_bytes = 1 << 20;  // /dev/zero is refused after 1 MiB
+  const std::string dir = ::testing::TempDir();
+  LoadResult r = LoadRuleFiles({dir, "/dev/zero"}, o);
+  ASSERT_EQ(r.diagnostics.size(), 2u) << DiagText(r);
+  EXPECT_EQ(r.diagnostics[0].ToString(), dir + ": a directory, not a rule file");
+  EXPECT_EQ(r.diagnostics[1].ToString(),
+            "/dev/zero: the rule file is over the limit of 1048576 bytes");
+}
+
+TEST(Loader, RuleFileSizeLimit) {
+  const std::string path = ::testing::TempDir() + "/size_limit.yaml";
+  const std::string text = "rules:\n  - {id: a, filter: {x: y}}\n";
+  std::ofstream(path, std::ios::binary) << text;
+  LoadOptions o;
+  o.max_file_bytes = text.size();
+  EXPECT_TRUE(LoadRuleFiles({path}, o).ok());
+  auto bytes = ReadRuleFile(path, o);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(*bytes, text);
+  o.max_file_bytes = text.size() - 1;
+  LoadResult r = LoadRuleFiles({path}, o);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            absl::StrCat(path, ": the rule file is over the limit of ", text.size() - 1, " bytes"));
+}
+
+// A pipe is read once and whole, in small writes and past one buffer.
+TEST(Loader, RuleFileFromAPipe) {
+  std::string text = "rules:\n";
+  for (int i = 0; i < 5000; ++i) absl::StrAppend(&text, "  - {id: r", i, ", filter: {x: y}}\n");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::thread writer([&] {
+    for (size_t at = 0; at < text.size();) {
+      ssize_t n = write(fds[1], text.data() + at, std::min<size_t>(1000, text.size() - at));
+      if (n <= 0) break;
+      at += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+  });
+  LoadResult r = LoadRuleFiles({absl::StrCat("/dev/fd/", fds[0])});
+  writer.join();
+  close(fds[0]);
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  EXPECT_EQ(r.ruleset.rules.size(), 5000u);
+  EXPECT_EQ(r.ruleset.rules[0].id, "r0");
+}
+
+// Deep nesting is refused with its position before anything recurses, by
+// every reader (simdjson, libyaml, yaml-cpp after an alias), in linear time.
+TEST(Loader, DeepNestingIsADiagnosticAndFast) {
+  for (int n : {10'000, 100'000}) {
+    std::string open, close;
+    for (int i = 0; i < n; ++i) open += "{\"a\":", close += "}";
+    std::string flow_open, flow_close;
+    for (int i = 0; i < n; ++i) flow_open += "{a: ", flow_close += "}";
+    const std::string lists(n, '['), ends(n, ']');
+    struct Case {
+      std::string name, text, diag;
+    } cases[] = {
+        {"pattern.json", absl::StrCat("{\"rules\":[{\"id\":\"a\",\"pattern\":", open, "[\"x\"]",
+                                      close, "}]}"),
+         "pattern.json:1:1296: "},
+        {"pattern.yaml", absl::StrCat("rules:\n  - id: a\n    pattern: ", flow_open, "[x]",
+                                      flow_close, "\n"),
+         "pattern.yaml:3:1026: "},
+        {"lists.json",
+         absl::StrCat("{\"rules\":[{\"id\":\"a\",\"filter\":{\"x\":\"y\"},\"description\":",
+                      lists, ends, "}]}"),
+         "lists.json:1:307: "},
+        {"lists.yaml", absl::StrCat("rules:\n  - id: a\n    description: ", lists, ends, "\n"),
+         "lists.yaml:3:271: "},
+        // An alias makes libyaml give up building; it still counts the depth,
+        // so yaml-cpp never parses the deep text.
+        {"alias.yaml",
+         absl::StrCat("x: &x 1\nrules:\n  - id: a\n    filter: {x: *x}\n    description: ", lists,
+                      ends, "\n"),
+         "alias.yaml:5:271: "},
+    };
+    for (const Case& c : cases) {
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<std::string> diags = Diags(c.text, c.name);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      EXPECT_THAT(diags, ElementsAre(c.diag + "the rule file is nested deeper than the limit of "
+                                              "256 (maps and lists both count)"))
+          << c.name << " " << n;
+      EXPECT_LT(secs, 1.0) << c.name << " " << n;
+    }
+  }
+}
+
+TEST(Loader, PatternNestingLimit) {
+  auto pattern = [](int n, bool json) {
+    std::string p = json ? "[\"x\"]" : "[x]";
+    for (int i = 0; i < n; ++i) p = json ? absl::StrCat("{\"a\":", p, "}") : absl::StrCat("{a: ", p, "}");
+    return json ? absl::StrCat("{\"rules\":[{\"id\":\"a\",\"pattern\":", p, "}]}")
+                : absl::StrCat("rules:\n  - id: a\n    pattern: ", p, "\n");
+  };
+  EXPECT_THAT(Diags(pattern(64, false)), ElementsAre());
+  EXPECT_THAT(Diags(pattern(64, true), "t.json"), ElementsAre());
+  EXPECT_THAT(Diags(pattern(65, false)),
+              ElementsAre("t.yaml:3:270: rule 'a': the pattern is nested deeper than the limit "
+                          "of 64 (each nested object and each '$or' alternative counts)"));
+  // $or alternatives count too.
+  std::string p = "{x: [1]}";
+  for (int i = 0; i < 70; ++i) p = absl::StrCat("{$or: [", p, ", {y: [2]}]}");
+  EXPECT_THAT(Diags(absl::StrCat("rules:\n  - id: a\n    pattern: ", p, "\n")),
+              ElementsAre(HasSubstr("the pattern is nested deeper than the limit of 64")));
+  LoadOptions o;
+  o.max_pattern_depth = 100;
+  EXPECT_TRUE(ParseRules({{"t.yaml", pattern(65, false)}}, o).ok());
 }
 
 }  // namespace
@@ -277,6 +473,30 @@ TEST(Loader, FastJsonReaderAgreesWithYaml) {
   }
   EXPECT_GT(compared, 300);
   EXPECT_GT(with_mistakes, 50);
+}
+
+// A large JSON file is parsed a piece of its rules array at a time; the
+// rules and their positions are those yaml-cpp reads. Two "rules" keys are
+// yaml-cpp's to report, not a second list silently ignored.
+TEST(Loader, FastJsonReaderInPieces) {
+  std::string json = "{\"rules\": [\n";
+  for (int i = 0; i < 30000; ++i)
+    absl::StrAppend(&json, i ? ",\n" : "", "  {\"id\": \"r", i,
+                    "\", \"description\": \"\\\"[{,\", \"pattern\": {\"a\": [\"", i, "\"]}}");
+  json += "\n], \"version\": 1}\n";
+  ASSERT_GT(json.size(), size_t{2} << 20);
+  LoadResult fast = Load(json, "r.json");
+  LoadResult yaml = Load("--- !!map\n" + json, "r.json");
+  for (auto& r : yaml.ruleset.rules) --r.where.line;
+  ASSERT_TRUE(fast.ok()) << DiagText(fast);
+  EXPECT_EQ(Summary(fast), Summary(yaml));
+  EXPECT_EQ(fast.ruleset.rules.size(), 30000u);
+  EXPECT_EQ(fast.ruleset.rules.back().where.line, 30001);
+  EXPECT_EQ(fast.ruleset.rules.back().description, "\"[{,");
+  EXPECT_THAT(Diags("{\"rules\": [{\"id\": \"a\", \"filter\": {\"x\": \"y\"}}],\n"
+                    " \"rules\": [{\"id\": \"b\", \"filter\": {\"x\": \"y\"}}]}\n",
+                    "t.json"),
+              ElementsAre("t.json:2:2: key 'rules' appears twice in the rule file"));
 }
 
 TEST(Loader, FastJsonReaderUndoesAFileWithMistakes) {

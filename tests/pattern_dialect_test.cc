@@ -785,6 +785,47 @@ TEST(PatternDialect, AllDiagnosticsAreCollected) {
 }
 
 // ---------------------------------------------------------------------------
+// A field is named once per alternative: EventBridge keeps only the later of
+// two conditions on one path, which is never what the pattern says.
+TEST(PatternDialect, AFieldNamedTwiceInOneAlternativeIsADiagnostic) {
+  LoadResult r = Load(R"(rules:
+  - id: nested-and-dotted
+    pattern:
+      detail: {state: [x]}
+      detail.state: [y]
+  - id: outside-and-inside-or
+    pattern:
+      $or:
+        - tags: [b]
+        - other: [1]
+      tags: [a]
+  - id: two-ors
+    pattern:
+      $or: [{a: [1]}, {a: [2]}]
+      $or: [{b: [1]}, {b: [2]}]
+  - id: different-alternatives
+    pattern:
+      $or: [{tags: [a]}, {tags: [b]}]
+)");
+  EXPECT_EQ(DiagText(r),
+            "t.yaml:5:7: rule 'nested-and-dotted': field 'detail.state' is named twice in "
+            "one alternative of the pattern; give all its values in one list, or name it "
+            "only inside each alternative of '$or'\n"
+            "t.yaml:11:7: rule 'outside-and-inside-or': field 'tags' is named twice in "
+            "one alternative of the pattern; give all its values in one list, or name it "
+            "only inside each alternative of '$or'\n"
+            "t.yaml:15:7: rule 'two-ors': field '$or' appears twice in this pattern "
+            "object\n");
+  // The same field in different alternatives: each is tried on its own.
+  auto rs = CompileText(R"(rules:
+  - id: r
+    pattern: {$or: [{tags: [a]}, {tags: [b]}], n: [1]}
+)");
+  ASSERT_NE(rs, nullptr);
+  EXPECT_TRUE(Matches(rs, R"({"tags": ["x", "b"], "n": 1})"));
+  EXPECT_FALSE(Matches(rs, R"({"tags": ["x"], "n": 1})"));
+}
+
 // Data-driven: every case of tests/data/pattern_cases.json.
 //
 // The file is JSON; patterns and events are taken as their raw bytes so that
@@ -947,8 +988,8 @@ std::vector<RawCase> LoadCases(std::string* error) {
 const std::map<std::string, std::string>& KnownDifferences() {
   static const auto* m = new std::map<std::string, std::string>{
       {"$or branch overriding an outer field (event-ruler default)",
-       "weir ANDs a field outside $or with the same field inside a branch (plain logic) "
-       "instead of letting the branch replace it"},
+       "weir refuses a field named both outside $or and inside an alternative instead of "
+       "letting the alternative replace it"},
       {"cidr base with host bits set (event-ruler quirk)",
        "weir masks the written address to its prefix (10.0.0.5/24 is 10.0.0.0/24)"},
       {"plain string IPv6 matches other spelling of same address",

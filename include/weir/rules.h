@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "weir/diagnostic.h"
 #include "weir/rule_def.h"
 
@@ -33,6 +34,14 @@ struct LoadOptions {
   size_t max_conjunctions_per_rule = 1024;  // after expanding $or
   size_t max_wildcard_stars = 32;
   size_t max_pattern_bytes = 4096;
+  // Bytes in one rule file; more (also an endless device such as /dev/zero)
+  // is an error naming the file.
+  size_t max_file_bytes = size_t{256} << 20;
+  // Nesting of maps and lists in a rule file (the top-level map is 1), and
+  // of pattern objects in a `pattern` (its own map is 1, each `$or`
+  // alternative and each nested object one more).
+  size_t max_nesting_depth = 256;
+  size_t max_pattern_depth = 64;
 };
 
 struct LoadResult {
@@ -42,7 +51,9 @@ struct LoadResult {
 };
 
 // Reads and lowers the given files (YAML or JSON, detected by content).
-// Rule ids must be unique across all files.
+// Rule ids must be unique across all files. A file that cannot be read
+// (missing, a directory, over options.max_file_bytes) is one diagnostic
+// without a position.
 LoadResult LoadRuleFiles(const std::vector<std::string>& paths, const LoadOptions& options = {});
 
 // Same, for text already in memory; `name` is used in diagnostics.
@@ -51,6 +62,14 @@ struct RuleText {
   std::string text;
 };
 LoadResult ParseRules(const std::vector<RuleText>& files, const LoadOptions& options = {});
+
+// The bytes of a rule file (or a compiled one), read once: a pipe such as
+// /dev/stdin cannot be read again, so look at these bytes to tell a compiled
+// rule file (IsCompiledRuleFile) and pass them on (ParseRules or
+// ReadCompiledRules). Refuses a directory, a file that cannot be opened and
+// one over options.max_file_bytes; the message does not name the file.
+absl::StatusOr<std::string> ReadRuleFile(const std::string& path,
+                                         const LoadOptions& options = {});
 
 }  // namespace weir
 

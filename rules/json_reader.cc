@@ -1,0 +1,278 @@
+// The fast JSON reader: simdjson On-Demand into NodeTrees.
+#include "rules/json_reader.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/json_token.h"
+#include "rules/line_index.h"
+#include "simdjson.h"
+
+namespace weir {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// Where the top-level "rules" array is and where to cut it into pieces of
+// about kPieceBytes between elements, found by a scan that knows only
+// strings and brackets. Each piece is then parsed on its own: simdjson's
+// buffers are several times the size of what it parses, which for a whole
+// large file is several times the file.
+constexpr size_t kPieceBytes = size_t{1} << 20;
+
+struct RulesSplit {
+  size_t open = 0, close = 0;                     // the array's '[' and ']'
+  std::vector<std::pair<size_t, size_t>> pieces;  // [begin, end) of runs of elements
+  size_t elements = 0;
+};
+
+size_t SkipSpace(std::string_view t, size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  return i;
+}
+
+// False when the text is not shaped as expected (no top-level "rules" key
+// holding an array, two of them, unbalanced brackets): the other readers
+// then read it, and report what is wrong.
+bool SplitRules(std::string_view t, RulesSplit* out) {
+  size_t depth = 0, piece = 0;
+  bool found = false, in_rules = false, any = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < t.size() && t[j] != '"') j += t[j] == '\\' ? 2 : 1;
+      if (j >= t.size()) return false;
+      if (depth == 1 && t.substr(i + 1, j - i - 1) == "rules") {
+        size_t k = SkipSpace(t, j + 1);
+        if (k < t.size() && t[k] == ':') {  // the key, not a value
+          k = SkipSpace(t, k + 1);
+          if (found || k >= t.size() || t[k] != '[') return false;
+          found = in_rules = true;
+          out->open = k;
+          piece = k + 1;
+          depth = 2;
+          i = k;
+          continue;
+        }
+      }
+      if (in_rules && depth == 2) any = true;
+      i = j;
+    } else if (c == '{' || c == '[') {
+      if (in_rules && depth == 2) any = true;
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return false;
+      if (in_rules && depth == 2) {
+        out->close = i;
+        out->pieces.emplace_back(piece, i);
+        if (any) ++out->elements;
+        in_rules = false;
+      }
+      --depth;
+    } else if (in_rules && depth == 2) {
+      if (c == ',') {
+        ++out->elements;
+        any = false;
+        if (i - piece >= kPieceBytes) {
+          out->pieces.emplace_back(piece, i);
+          piece = i + 1;
+        }
+      } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+        any = true;
+      }
+    }
+  }
+  return found && depth == 0 && !in_rules;
+}
+
+class JsonReader {
+ public:
+  explicit JsonReader(size_t max_depth) : max_depth_(max_depth) {}
+
+  NodeMark too_deep() const { return too_deep_; }
+
+  bool Read(std::string_view text, RuleFileVisitor* visitor) {
+    RulesSplit split;
+    if (!SplitRules(text, &split)) return false;
+    lines_.Reset(text.data(), text.size());
+    kid_stack_.clear();
+    od::parser parser;
+    od::document doc;
+    // Pass 1: everything but the rules (uri_fields must be known first),
+    // from the text with an empty rules array.
+    {
+      std::string top_text(text.data(), split.open + 1);
+      top_text.append(text.data() + split.close, text.size() - split.close);
+      simdjson::padded_string json(top_text);
+      Place(json.data(), 0, split.open + 1, split.close - split.open - 1);
+      od::object root;
+      if (parser.iterate(json).get(doc) || doc.get_object().get(root)) return false;
+      NodeTree top_tree;
+      uint32_t top;
+      bool have_rules = false;
+      if (!BuildObject(&top_tree, root, 1, Mark(json.data()), &top, "rules", &have_rules))
+        return false;
+      // Anything after the object (another one) is yaml-cpp's to report.
+      if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return false;
+      if (!have_rules) return false;
+      if (!visitor->Top(top_tree.Node(top))) return false;
+    }
+    // Pass 2: each rule on its own, in one reused tree, a piece of the array
+    // at a time.
+    lines_.Rewind();
+    visitor->Reserve(split.elements);
+    NodeTree tree;
+    std::string buf;
+    for (auto [begin, end] : split.pieces) {
+      buf.reserve(end - begin + 2 + simdjson::SIMDJSON_PADDING);
+      buf.clear();
+      buf.push_back('[');
+      buf.append(text.data() + begin, end - begin);
+      buf.push_back(']');
+      simdjson::padded_string_view json(buf.data(), buf.size(), buf.capacity());
+      Place(buf.data(), begin - 1, std::string::npos, 0);
+      od::array rules;
+      if (parser.iterate(json).get(doc) || doc.get_array().get(rules)) return false;
+      for (auto er : rules) {
+        od::value rv;
+        uint32_t r;
+        tree.Clear();
+        if (std::move(er).get(rv) || !Build(&tree, rv, 3, &r)) return false;
+        visitor->Rule(tree.Node(r));
+      }
+      if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return false;
+    }
+    return true;
+  }
+
+ private:
+  // A JSON object at `depth` into `tree` (see Build), without the key `skip` if given:
+  // *skipped tells whether it was there.
+  bool BuildObject(NodeTree* tree, od::object& o, size_t depth, NodeMark mark, uint32_t* out,
+                   std::string_view skip = {}, bool* skipped = nullptr) {
+    *out = tree->Add(NodeTree::Type::kMap, {}, false, mark);
+    const size_t start = kid_stack_.size();
+    for (auto fr : o) {
+      od::field f;
+      std::string_view key;
+      if (std::move(fr).get(f)) return false;
+      const char* key_at = f.key().raw() - 1;  // before unescaped_key() consumes it
+      if (f.unescaped_key().get(key)) return false;
+      if (skipped && key == skip) {
+        *skipped = true;
+        continue;
+      }
+      kid_stack_.push_back(tree->Add(NodeTree::Type::kScalar, key, true, Mark(key_at)));
+      od::value cv = f.value();
+      uint32_t child;
+      if (!Build(tree, cv, depth + 1, &child)) return false;
+      kid_stack_.push_back(child);
+    }
+    CloseContainer(tree, *out, start);
+    return true;
+  }
+
+  // A JSON value at `depth` into `tree`, keeping what the dialects look at:
+  // strings are quoted scalars, numbers keep their text as written. False on
+  // anything unexpected (the file is then read by yaml-cpp).
+  bool Build(NodeTree* tree, od::value& v, size_t depth, uint32_t* out) {
+    const char* at;
+    od::json_type t;
+    if (v.current_location().get(at) || v.type().get(t)) return false;
+    const NodeMark mark = Mark(at);
+    // Checked before going deeper: the depth of the recursion is bounded.
+    if (depth > max_depth_ && (t == od::json_type::object || t == od::json_type::array)) {
+      too_deep_ = mark;
+      return false;
+    }
+    switch (t) {
+      case od::json_type::object: {
+        od::object o;
+        return !v.get_object().get(o) && BuildObject(tree, o, depth, mark, out);
+      }
+      case od::json_type::array: {
+        od::array a;
+        if (v.get_array().get(a)) return false;
+        *out = tree->Add(NodeTree::Type::kSequence, {}, false, mark);
+        const size_t start = kid_stack_.size();
+        for (auto er : a) {
+          od::value ev;
+          uint32_t child;
+          if (std::move(er).get(ev) || !Build(tree, ev, depth + 1, &child)) return false;
+          kid_stack_.push_back(child);
+        }
+        CloseContainer(tree, *out, start);
+        return true;
+      }
+      case od::json_type::string: {
+        std::string_view sv;
+        if (v.get_string().get(sv)) return false;
+        *out = tree->Add(NodeTree::Type::kScalar, sv, true, mark);
+        return true;
+      }
+      case od::json_type::number:
+        *out = tree->Add(NodeTree::Type::kScalar, NumberText(v), false, mark);
+        return true;
+      case od::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) return false;
+        *out = tree->Add(NodeTree::Type::kScalar, b ? "true" : "false", false, mark);
+        return true;
+      }
+      case od::json_type::null: {
+        bool n;
+        if (v.is_null().get(n) || !n) return false;
+        *out = tree->Add(NodeTree::Type::kNull, {}, false, mark);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Attaches the children pushed on kid_stack_ since `start` to `node`.
+  void CloseContainer(NodeTree* tree, uint32_t node, size_t start) {
+    tree->SetKids(node, kid_stack_.data() + start, kid_stack_.size() - start);
+    kid_stack_.resize(start);
+  }
+
+  // Where the buffer being parsed sits in the text: its byte 0 is at
+  // `offset`, and from `gap_at` on it skips `gap` bytes of the text.
+  void Place(const char* buf, size_t offset, size_t gap_at, size_t gap) {
+    buf_ = buf;
+    offset_ = offset;
+    gap_at_ = gap_at;
+    gap_ = gap;
+  }
+  NodeMark Mark(const char* at) {
+    size_t off = static_cast<size_t>(at - buf_);
+    if (off >= gap_at_) off += gap_;
+    return lines_.MarkAt(offset_ + off);
+  }
+
+  const size_t max_depth_;
+  NodeMark too_deep_;
+  const char* buf_ = nullptr;
+  size_t offset_ = 0, gap_at_ = std::string::npos, gap_ = 0;
+  LineIndex lines_;
+  std::vector<uint32_t> kid_stack_;  // children of the containers being built
+};
+
+}  // namespace
+
+bool LooksLikeJson(std::string_view text) {
+  size_t i = text.find_first_not_of(" \t\r\n");
+  return i != std::string_view::npos && text[i] == '{';
+}
+
+bool ReadJsonRules(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
+                   NodeMark* too_deep) {
+  JsonReader reader(max_depth);
+  bool ok = reader.Read(text, visitor);
+  *too_deep = reader.too_deep();
+  return ok;
+}
+
+}  // namespace weir

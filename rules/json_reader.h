@@ -1,0 +1,43 @@
+// The fast reader for JSON rule files (simdjson On-Demand). It builds one
+// small tree for the top-level settings and then one tree per rule, reused,
+// so a large file is never held as a whole tree.
+#ifndef WEIR_RULES_JSON_READER_H_
+#define WEIR_RULES_JSON_READER_H_
+
+#include <cstddef>
+#include <string_view>
+
+#include "rules/node.h"
+
+namespace weir {
+
+// What the streaming readers hand their trees to (the rule-file schema).
+class RuleFileVisitor {
+ public:
+  virtual ~RuleFileVisitor() = default;
+  // Whether the file is in JSON syntax (its first key quoted), before the
+  // first Rule. The JSON reader does not call it.
+  virtual void JsonSyntax(bool json) {}
+  // The top-level map without its 'rules': before the rules from the JSON
+  // reader, after them from the YAML one. False stops reading.
+  virtual bool Top(const RNode& top) = 0;
+  // The number of rules, before the first Rule.
+  virtual void Reserve(size_t rules) = 0;
+  virtual void Rule(const RNode& rule) = 0;
+};
+
+// Reads a JSON rule file into `visitor`. False when it gives up (not one
+// JSON object with one 'rules' array, or anything unexpected): the file is
+// then read by yaml-cpp, whose positions and messages are the reference.
+// Also false when maps and lists nest deeper than `max_depth` (the
+// top-level object is 1): *too_deep is then where (else its line is -1),
+// and the file is not worth reading again.
+bool ReadJsonRules(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
+                   NodeMark* too_deep);
+
+// Whether the text starts (after white space) with '{'.
+bool LooksLikeJson(std::string_view text);
+
+}  // namespace weir
+
+#endif  // WEIR_RULES_JSON_READER_H_

@@ -1,0 +1,345 @@
+// The rule-file schema: top-level keys, rules, and the hand-off of each
+// condition to its dialect front end.
+#include "rules/schema.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/decimal.h"
+
+namespace weir {
+
+SourceLocation DiagSink::Where(const NodeMark& m) const {
+  return {std::string(file_), m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
+}
+SourceLocation DiagSink::Where(const RNode& at) const { return Where(at.Mark()); }
+
+namespace {
+Diagnostic MakeDiag(SourceLocation where, std::string rule_id, std::string message) {
+  Diagnostic d;
+  d.where = std::move(where);
+  d.rule_id = std::move(rule_id);
+  d.message = std::move(message);
+  return d;
+}
+
+const std::string kEmpty;
+}  // namespace
+
+void DiagSink::Error(const RNode& at, std::string message) { Error(at.Mark(), std::move(message)); }
+void DiagSink::Error(const NodeMark& m, std::string message) {
+  if (!prefix_.empty()) message.insert(0, prefix_);
+  out_->push_back(MakeDiag(Where(m), std::string(rule_id_), std::move(message)));
+}
+
+ScalarKind KindOf(const RNode& n) {
+  if (n.IsNull()) return ScalarKind::kNull;
+  if (n.Quoted()) return ScalarKind::kString;
+  const std::string& s = n.Scalar();
+  if (s == "true" || s == "True" || s == "TRUE") return ScalarKind::kTrue;
+  if (s == "false" || s == "False" || s == "FALSE") return ScalarKind::kFalse;
+  if (s == "null" || s == "Null" || s == "NULL" || s == "~") return ScalarKind::kNull;
+  // YAML 1.2 core schema: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+  std::string storage;
+  DecimalView d;
+  if (!s.empty() && s.find_first_not_of("+-.0123456789eE") == std::string::npos &&
+      ParseRuleNumber(s, &storage, &d))
+    return ScalarKind::kNumber;
+  return ScalarKind::kString;
+}
+
+bool ValidPath(const std::string& path) {
+  if (path.empty() || path.front() == '.' || path.back() == '.') return false;
+  return path.find("..") == std::string::npos;
+}
+
+// (std::regex is far too slow for 100k rules)
+bool ValidId(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool CheckKeys(const RNode& node, const std::set<std::string>& allowed, const char* what,
+               DiagSink& diags) {
+  bool ok = true;
+  std::vector<std::string_view> seen;
+  for (const auto& kv : node) {
+    const std::string& k = kv.first.IsScalar() ? kv.first.Scalar() : kEmpty;
+    if (!allowed.count(k)) {
+      diags.Error(kv.first, absl::StrCat("unknown key '", k, "' in ", what, " (expected one of: ",
+                                         absl::StrJoin(allowed, ", "), ")"));
+      ok = false;
+    } else if (std::find(seen.begin(), seen.end(), k) != seen.end()) {
+      diags.Error(kv.first, absl::StrCat("key '", k, "' appears twice in ", what));
+      ok = false;
+    } else {
+      seen.push_back(k);
+    }
+  }
+  return ok;
+}
+
+RuleFileSchema::RuleFileSchema(const LoadOptions& o) : opts_(o), action_schema_(opts_) {
+  if (!opts_.env) {
+    opts_.env = [](const std::string& name) -> std::optional<std::string> {
+      const char* v = std::getenv(name.c_str());
+      if (!v) return std::nullopt;
+      return std::string(v);
+    };
+  }
+}
+
+void RuleFileSchema::ReadDocument(const std::string& file, const RNode& root) {
+  DiagSink top(&result_.diagnostics, file, "");
+  if (root.IsNull()) {
+    top.Error(NodeMark{}, "the rule file is empty");
+    return;
+  }
+  FileSettings settings;
+  settings.json = root.IsMap() && root.size() > 0 && root.begin()->first.Quoted();
+  if (!ReadTop(file, root, &settings)) return;
+  auto rules = root["rules"];
+  if (!rules) {
+    top.Error(root, "the rule file has no 'rules:' list");
+    return;
+  }
+  if (!rules.IsSequence()) {
+    top.Error(rules, "'rules' must be a list");
+    return;
+  }
+  Reserve(rules.size());
+  for (const auto& r : rules) ReadRule(file, r, settings);
+}
+
+void RuleFileSchema::Reserve(size_t n) {
+  result_.ruleset.rules.reserve(result_.ruleset.rules.size() + n);
+  ids_.reserve(ids_.size() + n);
+}
+
+bool RuleFileSchema::ReadTop(const std::string& file, const RNode& root,
+                             FileSettings* settings) {
+  DiagSink top(&result_.diagnostics, file, "");
+  if (!root.IsMap()) {
+    top.Error(root, "a rule file must be a map with a 'rules:' list");
+    return false;
+  }
+  CheckKeys(root, {"version", "rules", "actions", "uri_fields"}, "the rule file", top);
+  if (auto v = root["version"]; v && !(v.IsScalar() && v.Scalar() == "1"))
+    top.Error(v, "unsupported rule file version (this weir reads version 1)");
+  if (auto u = root["uri_fields"]) ReadUriFields(u, top, &settings->uri_fields);
+  // Actions first, so rules can name actions defined further down the file.
+  if (auto a = root["actions"]) {
+    if (!a.IsMap()) {
+      top.Error(a, "'actions' must be a map from action name to settings");
+    } else {
+      for (const auto& kv : a) {
+        std::string name = kv.first.Scalar();
+        if (!ValidId(name)) {
+          top.Error(kv.first, absl::StrCat("bad action name '", name, "'"));
+          continue;
+        }
+        if (!actions_.insert(name).second) {
+          top.Error(kv.first, absl::StrCat("action '", name, "' is defined twice"));
+          continue;
+        }
+        if (trial_) trial_->actions_added.push_back(name);
+        ActionDef def;
+        if (action_schema_.Read(kv.second, name, top, &def)) AddAction(name, std::move(def));
+      }
+    }
+  }
+  return true;
+}
+
+void RuleFileSchema::Error(SourceLocation where, std::string message) {
+  result_.diagnostics.push_back(MakeDiag(std::move(where), "", std::move(message)));
+}
+
+void RuleFileSchema::BeginTrial() {
+  trial_ = Trial{rule_limit_reported_,
+                 result_.ruleset.rules.size(),
+                 result_.diagnostics.size(),
+                 pending_refs_.size(),
+                 {},
+                 {}};
+}
+
+bool RuleFileSchema::EndTrial(bool read_ok) {
+  Trial t = std::move(*trial_);
+  trial_.reset();
+  if (read_ok && result_.diagnostics.size() == t.diagnostics) return true;
+  rule_limit_reported_ = t.limit_reported;
+  result_.ruleset.rules.resize(t.rules);
+  result_.diagnostics.resize(t.diagnostics);
+  pending_refs_.resize(t.refs);
+  for (const std::string& id : t.ids_added) ids_.erase(id);
+  for (const std::string& name : t.actions_added) {
+    actions_.erase(name);
+    result_.ruleset.actions.erase(name);
+  }
+  return false;
+}
+
+void RuleFileSchema::AddAction(const std::string& name, ActionDef def) {
+  if (result_.ruleset.actions.emplace(name, std::move(def)).second && trial_)
+    trial_->actions_added.push_back(name);
+}
+
+LoadResult RuleFileSchema::Finish() {
+  // Names of actions are checked once every file is read.
+  for (auto& [rule_index, name, where, rule_id] : pending_refs_) {
+    if (!result_.ruleset.actions.count(name) && !actions_.count(name) && name != "stdout") {
+      result_.diagnostics.push_back(
+          MakeDiag(where, rule_id, absl::StrCat("unknown action '", name, "'")));
+    }
+  }
+  for (auto& rule : result_.ruleset.rules)
+    for (auto& a : rule.actions)
+      if (a == "stdout" && !result_.ruleset.actions.count("stdout")) {
+        ActionDef def;
+        def.name = "stdout";
+        def.type = "stdout";
+        result_.ruleset.actions.emplace("stdout", std::move(def));
+      }
+  return std::move(result_);
+}
+
+void RuleFileSchema::ReadUriFields(const RNode& u, DiagSink& d, UriFields* f) {
+  if (!u.IsMap()) {
+    d.Error(u, "'uri_fields' must be a map");
+    return;
+  }
+  if (!CheckKeys(u, {"events", "source", "id", "operation", "uri"}, "uri_fields", d)) return;
+  for (const auto& kv : u) {
+    if (!kv.second.IsScalar() || !ValidPath(kv.second.Scalar())) {
+      d.Error(kv.second, "a uri_fields value must be a property path");
+      continue;
+    }
+    const std::string& k = kv.first.Scalar();
+    std::string* slot = k == "events"      ? &f->events
+                        : k == "source"    ? &f->source
+                        : k == "id"        ? &f->id
+                        : k == "operation" ? &f->operation
+                                           : &f->uri;
+    *slot = kv.second.Scalar();
+  }
+}
+
+void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
+                              const FileSettings& settings) {
+  DiagSink anon(&result_.diagnostics, file, "");
+  if (!r.IsMap()) {
+    anon.Error(r, "each rule must be a map with 'id' and a condition");
+    return;
+  }
+  if (result_.ruleset.rules.size() >= opts_.max_rules) {
+    if (!rule_limit_reported_)
+      anon.Error(r, absl::StrCat("more than ", opts_.max_rules, " rules"));
+    rule_limit_reported_ = true;
+    return;
+  }
+  RuleDef rule;
+  auto id = r["id"];
+  if (!id) {
+    anon.Error(r, "rule has no 'id'");
+  } else if (!id.IsScalar() ||
+             (settings.json && !id.Quoted() && KindOf(id) != ScalarKind::kString)) {
+    // YAML has no types for a plain 12 to be anything but text; JSON does.
+    const char* what = id.IsNull()       ? "null"
+                       : id.IsSequence() ? "a list"
+                       : id.IsMap()      ? "a map"
+                       : KindOf(id) == ScalarKind::kNumber ? "a number"
+                                                            : "a boolean";
+    std::string hint;
+    if (id.IsScalar() && ValidId(id.Scalar()))
+      hint = absl::StrCat(" (quote it: \"", id.Scalar(), "\")");
+    anon.Error(id, absl::StrCat("a rule id must be a string of letters, digits and _ . : -, not ",
+                                what, hint));
+  } else if (!ValidId(id.Scalar())) {
+    anon.Error(id, absl::StrCat("bad rule id '", id.Scalar(),
+                                "': use letters, digits and _ . : -"));
+  } else {
+    rule.id = id.Scalar();
+  }
+  DiagSink d(&result_.diagnostics, file, rule.id);
+  rule.where = d.Where(r);
+  static const std::set<std::string> kRuleKeys = {"id",     "description", "enabled", "filter",
+                                                  "events", "pattern",     "actions"};
+  CheckKeys(r, kRuleKeys, "a rule", d);
+  if (!rule.id.empty()) {
+    auto [it, inserted] = ids_.emplace(rule.id, result_.ruleset.rules.size());
+    if (inserted && trial_) trial_->ids_added.push_back(rule.id);
+    if (!inserted) {
+      const SourceLocation& first = result_.ruleset.rules[it->second].where;
+      d.Error(id, first.line > 0 ? absl::StrCat("duplicate rule id (first defined at ", first.file,
+                                                ":", first.line, ":", first.column, ")")
+                                 : absl::StrCat("duplicate rule id (first defined in ",
+                                                first.file, ")"));
+    }
+  }
+  if (auto v = r["description"]) {
+    if (!v.IsScalar()) d.Error(v, "'description' must be a string");
+    else rule.description = v.Scalar();
+  }
+  if (auto v = r["enabled"]) {
+    ScalarKind k = v.IsScalar() ? KindOf(v) : ScalarKind::kString;
+    if (k == ScalarKind::kTrue) rule.enabled = true;
+    else if (k == ScalarKind::kFalse) rule.enabled = false;
+    else d.Error(v, "'enabled' must be true or false");
+  }
+  int dialects = 0;
+  for (const char* dialect : {"filter", "events", "pattern"}) {
+    auto c = r[dialect];
+    if (!c) continue;
+    if (++dialects > 1) {
+      d.Error(c, "a rule has exactly one of 'filter', 'events', 'pattern'");
+      continue;
+    }
+    rule.dialect = dialect;
+    std::string name = dialect;
+    if (name == "filter") LowerFilter(c, d, opts_, &rule.condition);
+    else if (name == "pattern") LowerPattern(c, d, opts_, &rule.condition);
+    else LowerEvents(c, d, settings.uri_fields, &rule.condition);
+    if (rule.condition.any_of.size() > opts_.max_conjunctions_per_rule) {
+      d.Error(c, absl::StrCat("the condition expands to ", rule.condition.any_of.size(),
+                              " alternatives; the limit is ", opts_.max_conjunctions_per_rule));
+    }
+  }
+  if (dialects == 0)
+    d.Error(r, "rule has no condition: give one of 'filter', 'events', 'pattern'");
+  if (auto a = r["actions"]) ReadRuleActions(a, d, &rule);
+  result_.ruleset.rules.push_back(std::move(rule));
+}
+
+void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule) {
+  if (!a.IsSequence()) {
+    d.Error(a, "'actions' must be a list of action names or inline actions");
+    return;
+  }
+  int n = 0;
+  for (const auto& e : a) {
+    ++n;
+    if (e.IsScalar()) {
+      pending_refs_.push_back({result_.ruleset.rules.size(), e.Scalar(), d.Where(e), rule->id});
+      rule->actions.push_back(e.Scalar());
+    } else if (e.IsMap()) {
+      std::string name = absl::StrCat(rule->id, "#", n);
+      ActionDef def;
+      if (action_schema_.Read(e, name, d, &def)) {
+        rule->actions.push_back(name);
+        AddAction(name, std::move(def));
+      }
+    } else {
+      d.Error(e, "an action is a name or a map such as {webhook: {url: ...}}");
+    }
+  }
+}
+
+}  // namespace weir

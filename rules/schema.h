@@ -1,0 +1,97 @@
+// The rule-file schema: the top-level keys, each rule's keys, and the hand-off
+// of each condition to its dialect front end. It reads NodeTrees, whichever
+// reader built them, and collects the rules and diagnostics of all files.
+#ifndef WEIR_RULES_SCHEMA_H_
+#define WEIR_RULES_SCHEMA_H_
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "rules/action_schema.h"
+#include "rules/frontend.h"
+#include "weir/rules.h"
+
+namespace weir {
+
+// [A-Za-z0-9_.:-]+ (rule ids and action names).
+bool ValidId(std::string_view s);
+
+// Checks that `node` is a map whose keys are all in `allowed`, with no
+// duplicates; reports each offender.
+bool CheckKeys(const RNode& node, const std::set<std::string>& allowed, const char* what,
+               DiagSink& diags);
+
+// What the top of a rule file says about the rest of it.
+struct FileSettings {
+  UriFields uri_fields;
+  // Written in JSON syntax (the first key is quoted): a plain scalar there
+  // is a number, true, false or null, never a string.
+  bool json = false;
+};
+
+class RuleFileSchema {
+ public:
+  explicit RuleFileSchema(const LoadOptions& options);
+
+  // A whole rule file's tree: the top-level settings, then each rule.
+  // `file` must outlive the schema's use of it (diagnostics copy it).
+  void ReadDocument(const std::string& file, const RNode& root);
+  // Everything at the top of a rule file but the rules (settings->json is
+  // the caller's); false if the file cannot be read further.
+  bool ReadTop(const std::string& file, const RNode& root, FileSettings* settings);
+  // Room for `n` more rules: growing (and freeing) large blocks one rule at a
+  // time makes glibc consolidate its free lists again and again.
+  void Reserve(size_t n);
+  void ReadRule(const std::string& file, const RNode& r, const FileSettings& settings);
+
+  // A diagnostic at `where` outside any rule.
+  void Error(SourceLocation where, std::string message);
+
+  // What a fast reader reads is a trial: when the reader gives up or the file
+  // has any mistake, it is undone, and the file is read again by yaml-cpp,
+  // whose positions and messages are the reference.
+  void BeginTrial();
+  // Ends the trial; keeps what was read when `read_ok` and nothing was
+  // reported since BeginTrial, and says whether it did.
+  bool EndTrial(bool read_ok);
+
+  // Checks what can be checked only once every file is read (names of
+  // actions) and gives the result.
+  LoadResult Finish();
+
+ private:
+  void ReadUriFields(const RNode& u, DiagSink& d, UriFields* f);
+  void ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule);
+  void AddAction(const std::string& name, ActionDef def);
+
+  LoadOptions opts_;
+  ActionSchema action_schema_;
+  LoadResult result_;
+  // Names defined in `actions:` maps, also those whose settings are wrong
+  // (they exist: naming one is not a second mistake).
+  std::set<std::string> actions_;
+  absl::flat_hash_map<std::string, size_t> ids_;  // id -> its first rule in result_
+  struct PendingRef {
+    size_t rule_index;
+    std::string name;
+    SourceLocation where;
+    std::string rule_id;
+  };
+  std::vector<PendingRef> pending_refs_;
+  bool rule_limit_reported_ = false;
+  // While a fast reader reads: what to undo.
+  struct Trial {
+    bool limit_reported;
+    size_t rules, diagnostics, refs;
+    std::vector<std::string> ids_added, actions_added;
+  };
+  std::optional<Trial> trial_;
+};
+
+}  // namespace weir
+
+#endif  // WEIR_RULES_SCHEMA_H_
