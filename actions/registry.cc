@@ -17,9 +17,7 @@ ExecutorRegistry ExecutorRegistry::Builtins() {
   r.Register("stdout", StdoutFactory());
   r.Register("file", FileFactory());
   r.Register("exec", ExecFactory());
-#ifdef WEIR_HAVE_WEBHOOK  // set by actions/CMakeLists.txt once webhook.cc is there
   r.Register("webhook", WebhookFactory());
-#endif
   return r;
 }
 

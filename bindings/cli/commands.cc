@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bindings/cli/filter.h"
+#include "weir/actions.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/rules.h"
@@ -238,6 +239,11 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
     return true;
   }
   LoadResult lr = LoadRuleFiles(files, options);
+  // Each executor checks its own settings (not when ${NAME} is kept unexpanded).
+  if (options.expand_env) {
+    auto executors = ExecutorRegistry::Builtins().CreateAll(lr.ruleset.actions);
+    for (Diagnostic& d : executors.diagnostics) lr.diagnostics.push_back(std::move(d));
+  }
   out->load_ms = MsSince(t0);
   out->rss_loaded_kb = PeakRssKb();
   if (!lr.ok()) {
