@@ -814,88 +814,29 @@ class Loader {
     return ok;
   }
 
+  // Only the shape: one executor key whose settings are a map (or nothing).
+  // Each executor checks its own settings (ExecutorFactory::Create).
   bool ReadAction(const RNode& n, const std::string& name, DiagSink& d, ActionDef* def) {
-    static const std::map<std::string, std::set<std::string>> kKeys = {
-        {"stdout", {}},
-        {"file", {"path"}},
-        {"exec", {"command", "timeout"}},
-        {"webhook",
-         {"url", "secret", "signature", "body", "headers", "timeout", "retry", "rate", "tls",
-          "config"}},
-    };
     if (!n.IsMap() || n.size() != 1) {
       d.Error(n, absl::StrCat("action '", name,
-                              "' must be a map with one executor: stdout, file, exec or webhook"));
+                              "' must be a map with one executor, such as {file: {path: a.ndjson}}"));
       return false;
     }
     auto kv = *n.begin();
-    std::string type = kv.first.Scalar();
-    auto it = kKeys.find(type);
-    if (it == kKeys.end()) {
-      d.Error(kv.first, absl::StrCat("unknown executor '", type,
-                                     "' (expected stdout, file, exec or webhook)"));
+    std::string type = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!ValidId(type)) {
+      d.Error(kv.first, absl::StrCat("action '", name, "': bad executor name '", type, "'"));
       return false;
     }
     def->name = name;
     def->type = type;
     def->where = d.Where(n);
     const RNode& s = kv.second;
-    size_t before = d.count();
     if (!s.IsNull() && !s.IsMap()) {
       d.Error(s, absl::StrCat("the settings of '", type, "' must be a map"));
       return false;
     }
-    if (s.IsMap()) CheckKeys(s, it->second, absl::StrCat("'", type, "' settings").c_str(), d);
-    ReadConfig(s, d, &def->settings);
-    auto require = [&](const char* key) {
-      if (!s.IsMap() || !s[key]) d.Error(n, absl::StrCat("'", type, "' needs '", key, "'"));
-    };
-    if (type == "file") require("path");
-    if (type == "exec") require("command");
-    if (type == "webhook") {
-      require("url");
-      CheckWebhook(s, d);
-    }
-    return d.count() == before;
-  }
-
-  void CheckWebhook(const RNode& s, DiagSink& d) {
-    if (!s.IsMap()) return;
-    if (auto v = s["signature"]) {
-      static const std::set<std::string> kinds = {"standard", "github", "uipath", "arcgis",
-                                                  "secret-header", "none"};
-      if (!v.IsScalar() || !kinds.count(v.Scalar()))
-        d.Error(v, absl::StrCat("unknown signature scheme (expected one of: ", Join(kinds), ")"));
-    }
-    if (auto v = s["body"]; v && !(v.IsScalar() && (v.Scalar() == "event" || v.Scalar() == "envelope")))
-      d.Error(v, "'body' must be event or envelope");
-    if (auto v = s["retry"]) {
-      if (v.IsMap()) CheckKeys(v, {"attempts", "backoff", "max_backoff"}, "retry", d);
-      else d.Error(v, "'retry' must be a map");
-    }
-    if (auto v = s["tls"]) {
-      if (v.IsMap()) CheckKeys(v, {"ca_file"}, "tls", d);
-      else d.Error(v, "'tls' must be a map");
-    }
-    if (auto v = s["headers"]; v && !v.IsMap()) d.Error(v, "'headers' must be a map");
-    if (auto v = s["config"]) {
-      if (!v.IsMap()) {
-        d.Error(v, "'config' must be a map");
-      } else if (CheckKeys(v, {"deactivationPolicy"}, "config", d)) {
-        if (auto p = v["deactivationPolicy"]) {
-          if (p.IsMap()) {
-            CheckKeys(p, {"numberOfFailures", "daysInPast"}, "deactivationPolicy", d);
-            for (const char* k : {"numberOfFailures", "daysInPast"}) {
-              auto x = p[k];
-              if (x && !(x.IsScalar() && KindOf(x) == ScalarKind::kNumber))
-                d.Error(x, absl::StrCat("'", k, "' must be a number"));
-            }
-          } else {
-            d.Error(p, "'deactivationPolicy' must be a map");
-          }
-        }
-      }
-    }
+    return ReadConfig(s, d, &def->settings);
   }
 
   LoadOptions opts_;
