@@ -155,8 +155,7 @@ TEST(File, ManyThreadsManyActionsNoTornLines) {
   TempDir tmp;
   std::string path = tmp / "shared.ndjson";
   // Two actions on one file: one descriptor, one target.
-  auto actions = Actions("  a: {file: {path: " + path + "}}\n  b: {file: {path: " + path +
-                         "}}\n");
+  auto actions = Actions("  a: {file: {path: " + path + "}}\n  b: {file: {path: " + path + "}}\n");
   auto all = ExecutorRegistry::Builtins().CreateAll(actions);
   ASSERT_TRUE(all.ok()) << DiagText(all.diagnostics);
   Executor& a = *all.by_action["a"];
@@ -181,7 +180,8 @@ TEST(File, ManyThreadsManyActionsNoTornLines) {
   std::set<std::string> seen;
   while (std::getline(in, line)) {
     ++n;
-    ASSERT_THAT(line, StartsWith("{\"id\":\"msg_1\",\"rule\":\"r\",\"action\":\"a\",\"event\":{\"t\":"));
+    ASSERT_THAT(line,
+                StartsWith("{\"id\":\"msg_1\",\"rule\":\"r\",\"action\":\"a\",\"event\":{\"t\":"));
     ASSERT_EQ(line.substr(line.size() - big.size() - 3), big + "\"}}");
     seen.insert(line.substr(0, line.find(",\"pad\"")));
   }
@@ -193,7 +193,8 @@ TEST(Exec, ArgvEnvAndStdin) {
   TempDir tmp;
   std::string out = tmp / "out";
   auto e = Make(
-      "  a:\n    exec:\n      command: [sh, -c, 'printf \"%s|%s|%s|\" \"$1\" \"$2\" \"$WEIR_T\" > " +
+      "  a:\n    exec:\n      command: [sh, -c, 'printf \"%s|%s|%s|\" \"$1\" \"$2\" \"$WEIR_T\" "
+      "> " +
       out + "; cat >> " + out + "', sh, 'two words', '$HOME']\n      env: {WEIR_T: 'v=1'}\n");
   ASSERT_TRUE(e);
   Outcome o = Deliver(*e, "{\"k\":\"v\"}");
@@ -227,8 +228,7 @@ TEST(Exec, NonZeroExitFailsOrRetries) {
   EXPECT_EQ(o.kind, Outcome::Kind::kFailed);
   EXPECT_EQ(o.status, 3);
   EXPECT_EQ(o.reason, "exited with status 3: oops more");
-  auto r = Make(
-      "  a: {exec: {command: [sh, -c, 'exit 1'], retry: {attempts: 4, backoff: 1s}}}\n");
+  auto r = Make("  a: {exec: {command: [sh, -c, 'exit 1'], retry: {attempts: 4, backoff: 1s}}}\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->retry().attempts, 4);
   EXPECT_EQ(Deliver(*r, "{}").kind, Outcome::Kind::kRetry);
@@ -236,7 +236,8 @@ TEST(Exec, NonZeroExitFailsOrRetries) {
 
 TEST(Exec, OutputIsCappedAndInputMayBeIgnored) {
   // The command neither reads its 1 MB input nor writes less than 4 KiB.
-  auto e = Make("  a: {exec: {command: [sh, -c, 'head -c 100000 /dev/zero | tr \"\\\\0\" x; exit 2']}}\n");
+  auto e = Make(
+      "  a: {exec: {command: [sh, -c, 'head -c 100000 /dev/zero | tr \"\\\\0\" x; exit 2']}}\n");
   ASSERT_TRUE(e);
   std::string big = "{\"p\":\"" + std::string(1 << 20, 'y') + "\"}";
   Outcome o = Deliver(*e, big);
@@ -251,8 +252,8 @@ TEST(Exec, TimeoutKillsTheProcessGroup) {
   TempDir tmp;
   std::string pidfile = tmp / "pid";
   // The shell's background child is in its group and dies with it.
-  auto e = Make("  a: {exec: {shell: 'sleep 30 & echo $! > " + pidfile +
-                "; wait', timeout: 300ms}}\n");
+  auto e =
+      Make("  a: {exec: {shell: 'sleep 30 & echo $! > " + pidfile + "; wait', timeout: 300ms}}\n");
   ASSERT_TRUE(e);
   auto t0 = std::chrono::steady_clock::now();
   Outcome o = Deliver(*e, "{}");
@@ -331,25 +332,27 @@ TEST(Diagnostics, EveryBadSettingWithItsPosition) {
   auto all = ExecutorRegistry::Builtins().CreateAll(actions);
   EXPECT_TRUE(all.by_action.empty());
   std::string types;
-  for (const auto& t : ExecutorRegistry::Builtins().types()) types += (types.empty() ? "" : ", ") + t;
-  // CreateAll goes through the actions by name.
+  for (const auto& t : ExecutorRegistry::Builtins().types())
+    types += (types.empty() ? "" : ", ") + t;
+  // In file order.
   EXPECT_EQ(DiagText(all.diagnostics),
-            "x.yaml:9:35: action 'b': give either 'command' (an argv list) or 'shell' (a "
-            "command line), not both\n"
-            "x.yaml:8:23: action 'c': 'command' must not be empty\n"
-            "x.yaml:14:13: action 'e': 'exec' needs 'command' (an argv list) or 'shell' (a "
-            "command line)\n"
-            "x.yaml:15:13: action 'f': 'file' needs 'path' (the file to append to)\n"
-            "x.yaml:10:36: action 'k': unknown key 'colour' in 'exec' settings (expected one "
-            "of: command, concurrency, env, retry, shell, timeout)\n"
+            "x.yaml:5:37: action 't': 'timeout' must be a duration such as 10s or 500ms\n"
             "x.yaml:6:41: action 'n': 'attempts' must be a positive integer (1, 2, ...)\n"
             "x.yaml:7:20: action 'p': 'path' must not be empty\n"
-            "x.yaml:13:23: action 'q': 'command' must be a list such as [notify-send, weir]; a "
-            "command line for /bin/sh -c goes in 'shell'\n"
-            "x.yaml:12:24: action 's': 'format' must be one of: event, annotated\n"
-            "x.yaml:5:37: action 't': 'timeout' must be a duration such as 10s or 500ms\n"
+            "x.yaml:8:23: action 'c': 'command' must not be empty\n"
+            "x.yaml:9:35: action 'b': give either 'command' (an argv list) or 'shell' (a "
+            "command line), not both\n"
+            "x.yaml:10:36: action 'k': unknown key 'colour' in 'exec' settings (expected one "
+            "of: command, concurrency, env, retry, shell, timeout)\n"
             "x.yaml:11:6: action 'u': unknown executor 'carrier-pigeon' (expected one of: " +
-                types + ")\n");
+                types +
+                ")\n"
+                "x.yaml:12:24: action 's': 'format' must be one of: event, annotated\n"
+                "x.yaml:13:23: action 'q': 'command' must be a list such as [notify-send, "
+                "weir]; a command line for /bin/sh -c goes in 'shell'\n"
+                "x.yaml:14:13: action 'e': 'exec' needs 'command' (an argv list) or 'shell' "
+                "(a command line)\n"
+                "x.yaml:15:13: action 'f': 'file' needs 'path' (the file to append to)\n");
 }
 
 TEST(Diagnostics, InlineActionsNameTheirRule) {

@@ -242,7 +242,16 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
   // Each executor checks its own settings (not when ${NAME} is kept unexpanded).
   if (options.expand_env) {
     auto executors = ExecutorRegistry::Builtins().CreateAll(lr.ruleset.actions);
-    for (Diagnostic& d : executors.diagnostics) lr.diagnostics.push_back(std::move(d));
+    for (Diagnostic& d : executors.diagnostics) {
+      // A named action's mistake ("action 'NAME': ...") names the first rule using it.
+      std::string name = d.message.substr(8, d.message.find("': ") - 8);
+      for (size_t i = 0; d.rule_id.empty() && i < lr.ruleset.rules.size(); ++i) {
+        const auto& used = lr.ruleset.rules[i].actions;
+        if (std::find(used.begin(), used.end(), name) != used.end())
+          d.rule_id = lr.ruleset.rules[i].id;
+      }
+      lr.diagnostics.push_back(std::move(d));
+    }
   }
   out->load_ms = MsSince(t0);
   out->rss_loaded_kb = PeakRssKb();
