@@ -131,8 +131,8 @@ class ExecExecutor : public Executor {
       cv_.notify_all();
     }
     for (Job& j : left) {
-      j.done(Outcome{Outcome::Kind::kRetry, 0, "the executor shut down before it ran",
-                     std::nullopt});
+      j.done(
+          Outcome{Outcome::Kind::kRetry, 0, "the executor shut down before it ran", std::nullopt});
     }
     for (std::thread& t : threads) t.join();
   }
@@ -178,8 +178,8 @@ class ExecExecutor : public Executor {
     sigemptyset(&defaults);
     for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD})
       sigaddset(&defaults, s);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &defaults);
@@ -189,9 +189,9 @@ class ExecExecutor : public Executor {
     std::vector<std::string> env = ChildEnv(spec_);
     std::vector<char*> argp = Pointers(args), envp = Pointers(env);
     pid_t pid = -1;
-    int rc = spec_.shell ? posix_spawn(&pid, "/bin/sh", &fa, &attr, argp.data(), envp.data())
-                         : posix_spawnp(&pid, args[0].c_str(), &fa, &attr, argp.data(),
-                                        envp.data());
+    int rc = spec_.shell
+                 ? posix_spawn(&pid, "/bin/sh", &fa, &attr, argp.data(), envp.data())
+                 : posix_spawnp(&pid, args[0].c_str(), &fa, &attr, argp.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     CloseFd(&in[0]);
@@ -370,7 +370,8 @@ class ExecFactory_ : public ExecutorFactory {
       const ConfigValue* env = settings::SettingsReader::Get(s, "env");
       for (const auto& [k, v] : spec.env) {
         if (!ValidEnvName(k)) {
-          r.Error(*env->Find(k), absl::StrCat("'", k, "' is not a variable name (letters, digits, _)"));
+          r.Error(*env->Find(k),
+                  absl::StrCat("'", k, "' is not a variable name (letters, digits, _)"));
         }
       }
     }

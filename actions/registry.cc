@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,14 +19,11 @@ ExecutorRegistry ExecutorRegistry::Builtins() {
   r.Register("stdout", StdoutFactory());
   r.Register("file", FileFactory());
   r.Register("exec", ExecFactory());
-#ifdef WEIR_HAVE_WEBHOOK  // set by actions/CMakeLists.txt once webhook.cc is there
   r.Register("webhook", WebhookFactory());
-#endif
   return r;
 }
 
-void ExecutorRegistry::Register(std::string type,
-                                std::shared_ptr<const ExecutorFactory> factory) {
+void ExecutorRegistry::Register(std::string type, std::shared_ptr<const ExecutorFactory> factory) {
   factories_[std::move(type)] = std::move(factory);
 }
 
@@ -64,6 +63,12 @@ ExecutorRegistry::Executors ExecutorRegistry::CreateAll(
                                               "' executor refused its settings")});
     }
   }
+  // In file order, as the loader reports.
+  std::stable_sort(out.diagnostics.begin(), out.diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.where.file, a.where.line, a.where.column) <
+                            std::tie(b.where.file, b.where.line, b.where.column);
+                   });
   return out;
 }
 

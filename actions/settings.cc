@@ -93,8 +93,7 @@ bool SettingsReader::CheckKeys(const ConfigValue& map,
   return ok;
 }
 
-bool SettingsReader::Duration(const ConfigValue& map, std::string_view key,
-                              absl::Duration* out) {
+bool SettingsReader::Duration(const ConfigValue& map, std::string_view key, absl::Duration* out) {
   const ConfigValue* v = Get(map, key);
   if (!v) return true;
   std::optional<absl::Duration> d;
@@ -107,8 +106,7 @@ bool SettingsReader::Duration(const ConfigValue& map, std::string_view key,
   return true;
 }
 
-bool SettingsReader::PositiveInt(const ConfigValue& map, std::string_view key, int* out,
-                                 int max) {
+bool SettingsReader::PositiveInt(const ConfigValue& map, std::string_view key, int* out, int max) {
   const ConfigValue* v = Get(map, key);
   if (!v) return true;
   int n = 0;
@@ -211,7 +209,8 @@ bool SettingsReader::StringMap(const ConfigValue& map, std::string_view key,
     if (e.kind != Kind::kScalar && e.kind != Kind::kNull) {
       Error(e, absl::StrCat("the value of '", k, "' in ", Quoted(key), " must be a string"));
       ok = false;
-    } else if (std::any_of(items.begin(), items.end(), [&](const auto& p) { return p.first == k; })) {
+    } else if (std::any_of(items.begin(), items.end(),
+                           [&](const auto& p) { return p.first == k; })) {
       Error(e, absl::StrCat("key '", k, "' appears twice in ", Quoted(key)));
       ok = false;
     } else {
@@ -245,9 +244,9 @@ bool SettingsReader::Retry(const ConfigValue& map, RetryPolicy* out) {
   ok &= Duration(*r, "max_backoff", &p.max_backoff);
   if (ok && p.backoff > p.max_backoff) {
     const ConfigValue* at = Get(*r, "backoff");
-    Error(at ? *at : *r, absl::StrCat("'backoff' (", DurationText(p.backoff),
-                                      ") must not exceed 'max_backoff' (",
-                                      DurationText(p.max_backoff), ")"));
+    Error(at ? *at : *r,
+          absl::StrCat("'backoff' (", DurationText(p.backoff), ") must not exceed 'max_backoff' (",
+                       DurationText(p.max_backoff), ")"));
     ok = false;
   }
   if (ok) *out = p;

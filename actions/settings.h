@@ -62,8 +62,7 @@ class SettingsReader {
   // 'timeout' must be a duration such as 10s or 500ms
   bool Duration(const ConfigValue& map, std::string_view key, absl::Duration* out);
   // 'attempts' must be a positive integer (1, 2, ...); at most `max`.
-  bool PositiveInt(const ConfigValue& map, std::string_view key, int* out,
-                   int max = 1'000'000);
+  bool PositiveInt(const ConfigValue& map, std::string_view key, int* out, int max = 1'000'000);
   // 'x' must be true or false
   bool Bool(const ConfigValue& map, std::string_view key, bool* out);
   // A scalar; with allow_empty = false, '' is refused ('path' must not be empty).

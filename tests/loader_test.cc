@@ -121,15 +121,18 @@ TEST(Loader, JsonPositions) {
                           "only escape * or \\, not 'q'"));
 }
 
+// The loader checks an action's shape; each executor checks its own
+// settings (see executors_test).
 TEST(Loader, ActionMistakes) {
   EXPECT_THAT(Diags(R"(rules:
   - id: a
     filter: {x: "1"}
-    actions: [{webhook: {secret: x, signature: md5, retry: {tries: 3}}}, {carrier-pigeon: {}}]
+    actions: [{webhook: [x]}, {carrier-pigeon: {}}, {file: {}, exec: {}}]
 actions:
-  f: {file: {}}
+  f: {file: {path: a}}
   w: {webhook: {url: "${UNSET_VAR}", colour: blue}}
   ok: {webhook: {url: "${UNSET_VAR:-http://127.0.0.1/}"}}
+  s: stdout
 )"),
               ElementsAre(
                   "t.yaml:6:6: action 'f': 'file' needs 'path'",
@@ -225,7 +228,7 @@ TEST(Loader, SecretsNeverAppearInDiagnostics) {
   LoadResult r = Load(R"(rules:
   - id: a
     filter: {x: "1"}
-    actions: [{webhook: {url: "http://x/", secret: "${HOOK_SECRET}", signature: bogus}}]
+    actions: [{webhook: "${HOOK_SECRET}"}]
 )");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(DiagText(r), ::testing::Not(HasSubstr("s3cret-value")));

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "bindings/cli/filter.h"
 #include "bindings/cli/run.h"
+#include "weir/actions.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/open.h"
@@ -168,6 +169,20 @@ struct LoadedRules {
   long rss_loaded_kb = 0;
 };
 
+// A named action's mistake ("action 'NAME': ...") names the first rule using it.
+void AddExecutorDiagnostics(OpenedRules* opened) {
+  auto executors = ExecutorRegistry::Builtins().CreateAll(opened->actions);
+  for (Diagnostic& d : executors.diagnostics) {
+    std::string name = d.message.substr(8, d.message.find("': ") - 8);
+    for (size_t i = 0; opened->rules && d.rule_id.empty() && i < opened->rules->size(); ++i) {
+      const auto& used = opened->rules->rule(i).actions;
+      if (std::find(used.begin(), used.end(), name) != used.end())
+        d.rule_id = opened->rules->rule(i).id;
+    }
+    opened->diagnostics.push_back(std::move(d));
+  }
+}
+
 // Opens the rules (rule files, or one compiled rule file) and prints what
 // went wrong; false on failure.
 bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* out,
@@ -177,6 +192,8 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
     fprintf(err, "weir: %s\n", std::string(opened.status().message()).c_str());
     return false;
   }
+  // Each executor checks its own settings (not when ${NAME} is kept unexpanded).
+  if (options.expand_env) AddExecutorDiagnostics(&*opened);
   if (!opened->ok()) {
     PrintDiagnostics(opened->diagnostics, err);
     return false;

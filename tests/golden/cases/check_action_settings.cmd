@@ -1,0 +1,1 @@
+$WEIR check tests/data/bad_actions.yaml
