@@ -36,10 +36,14 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
   // it is told from its bytes.
   std::vector<RuleText> texts;
   texts.reserve(paths.size());
+  std::string unreadable;  // one line per file that cannot be read
   for (const std::string& p : paths) {
     absl::StatusOr<std::string> bytes = ReadRuleFile(p, options);
-    if (!bytes.ok())
-      return absl::Status(bytes.status().code(), absl::StrCat(p, ": ", bytes.status().message()));
+    if (!bytes.ok()) {
+      absl::StrAppend(&unreadable, unreadable.empty() ? "" : "\n", p, ": ",
+                      bytes.status().message());
+      continue;
+    }
     if (IsCompiledRuleFile(std::string_view(*bytes).substr(0, 8))) {
       if (paths.size() > 1)
         return absl::InvalidArgumentError(absl::StrCat(
@@ -56,13 +60,16 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
     }
     texts.push_back({p, *std::move(bytes)});
   }
+  if (!unreadable.empty()) return absl::InvalidArgumentError(unreadable);
   LoadResult lr = ParseRules(texts, options);
   texts.clear();
   out.timings.load_ms = MsSince(t0);
   out.timings.peak_rss_kb_after_load = PeakRssKb();
   out.diagnostics = std::move(lr.diagnostics);
-  if (!out.ok()) return out;
+  // Actions come back with mistakes elsewhere too, so that their executors
+  // can report theirs in the same pass.
   out.actions = std::move(lr.ruleset.actions);
+  if (!out.ok()) return out;
   auto t1 = std::chrono::steady_clock::now();
   auto compiled = RuleSet::Compile(std::move(lr.ruleset.rules), compile);
   out.timings.compile_ms = MsSince(t1);

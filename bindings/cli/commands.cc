@@ -20,6 +20,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "bindings/cli/filter.h"
 #include "bindings/cli/run.h"
 #include "weir/actions.h"
@@ -171,7 +172,13 @@ struct LoadedRules {
 
 // A named action's mistake ("action 'NAME': ...") names the first rule using it.
 void AddExecutorDiagnostics(OpenedRules* opened) {
-  auto executors = ExecutorRegistry::Builtins().CreateAll(opened->actions);
+  // An action the reader already found wrong is not checked again (an unset
+  // ${NAME} would also be an empty setting).
+  std::map<std::string, ActionDef> actions = opened->actions;
+  for (const Diagnostic& d : opened->diagnostics)
+    if (d.message.rfind("action '", 0) == 0)
+      actions.erase(d.message.substr(8, d.message.find("': ") - 8));
+  auto executors = ExecutorRegistry::Builtins().CreateAll(actions);
   for (Diagnostic& d : executors.diagnostics) {
     std::string name = d.message.substr(8, d.message.find("': ") - 8);
     for (size_t i = 0; opened->rules && d.rule_id.empty() && i < opened->rules->size(); ++i) {
@@ -189,7 +196,8 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
                const LoadOptions& options = {}) {
   auto opened = OpenRules(files, options);
   if (!opened.ok()) {
-    fprintf(err, "weir: %s\n", std::string(opened.status().message()).c_str());
+    for (absl::string_view line : absl::StrSplit(opened.status().message(), '\n'))
+      fprintf(err, "weir: %.*s\n", static_cast<int>(line.size()), line.data());
     return false;
   }
   // Each executor checks its own settings (not when ${NAME} is kept unexpanded).

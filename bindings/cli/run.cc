@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "weir/actions.h"
 #include "weir/open.h"
@@ -251,7 +252,8 @@ void PrintDiagnostics(const std::vector<Diagnostic>& diags, const char* what, FI
 std::unique_ptr<Dispatcher> OpenDispatcher(const Common& c, FILE* err, OpenedRules* loaded) {
   auto opened = OpenRules(c.rule_files);
   if (!opened.ok()) {
-    fprintf(err, "weir: %s\n", std::string(opened.status().message()).c_str());
+    for (absl::string_view line : absl::StrSplit(opened.status().message(), '\n'))
+      fprintf(err, "weir: %.*s\n", static_cast<int>(line.size()), line.data());
     return nullptr;
   }
   if (!opened->ok()) {

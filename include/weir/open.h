@@ -34,7 +34,8 @@ struct OpenedRules {
   bool ok() const { return diagnostics.empty(); }
 };
 
-// Reads each file once (a pipe works too). A compiled rule file must come
+// Reads each file once (a pipe works too). Files that cannot be read are
+// named one a line in the status message. A compiled rule file must come
 // alone. Fails (with the message to show after "weir: ") when a compiled
 // rule file is combined with others, cannot be read or is damaged, or when
 // the rules cannot be compiled; rule mistakes are diagnostics in the result.
