@@ -673,7 +673,11 @@ bool LowerPattern(const RNode& node, DiagSink& diags, const LoadOptions& options
   PatternLowerer lower(diags, options);
   Dnf dnf;
   if (!lower.Object(node, "", {}, &dnf) || !CheckFieldsNamedOnce(dnf, diags)) return false;
+  out->any_of.reserve(out->any_of.size() + dnf.size());
   for (Alternative& alt : dnf) {
+    // Rules are kept for the life of the set: no slack from growing.
+    for (Clause& c : alt.clauses) c.any_of.shrink_to_fit();
+    alt.clauses.shrink_to_fit();
     Conjunction conj;
     conj.all_of = std::move(alt.clauses);
     conj.array_consistent = true;
