@@ -18,6 +18,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bindings/cli/explain.h"
 #include "bindings/cli/filter.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
@@ -38,6 +39,8 @@ constexpr char kUsage[] =
     "  bench -r RULES [-r RULES]... [--threads N] [--json] [--repeat K] EVENTS\n"
     "                                 offline benchmark: compile time, events/s, MB/s, matches,\n"
     "                                 peak memory (and per-rule hit counts with --json)\n"
+    "  explain -r RULES [--rule ID]... [--json] [FILE|-]\n"
+    "                                 for each event and rule: matched or not, and why\n"
     "\n"
     "Run 'weir <command> --help' for the options of a command.\n";
 
@@ -687,6 +690,7 @@ int Main(int argc, char** argv, FILE* out, FILE* err) {
   if (cmd == "compile") return Compile(a, out, err);
   if (cmd == "filter") return Filter(a, out, err);
   if (cmd == "bench") return Bench(a, out, err);
+  if (cmd == "explain") return ExplainCommand({a.argv.begin() + 1, a.argv.end()}, out, err);
   return Usage(err, kUsage, absl::StrCat("unknown command '", cmd, "'"));
 }
 
