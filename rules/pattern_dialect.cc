@@ -356,6 +356,10 @@ class PatternLowerer {
     } else if (op == "wildcard") {
       if (!NeedString(v, "'wildcard'")) return;
       if (Wildcard(v)) preds->push_back(Make(PredicateKind::kStringGlob, v.Scalar()));
+    } else if (op == "shellstyle") {
+      // quamina's shell-style pattern: a wildcard without escapes.
+      if (!NeedString(v, "'shellstyle'")) return;
+      if (ShellStyle(v)) preds->push_back(Make(PredicateKind::kStringGlob, ShellGlob(v.Scalar())));
     } else if (op == "anything-but") {
       AnythingBut(v, preds);
     } else if (op == "numeric") {
@@ -436,6 +440,41 @@ class PatternLowerer {
       return false;
     }
     return true;
+  }
+
+  // Checks a quamina shell-style pattern: `*` matches any run of characters,
+  // every other character (a backslash too) stands for itself, and two stars
+  // may not touch (quamina refuses them).
+  bool ShellStyle(const RNode& v) {
+    const std::string& text = v.Scalar();
+    if (text.find("**") != std::string::npos) {
+      diags_.Error(v, absl::StrCat("bad shellstyle pattern '", text,
+                                   "': adjacent '*' are not allowed (one * already matches any "
+                                   "run of characters)"));
+      return false;
+    }
+    if (text.size() > options_.max_pattern_bytes) {
+      diags_.Error(v, absl::StrCat("shellstyle pattern is ", text.size(), " bytes; the limit is ",
+                                   options_.max_pattern_bytes));
+      return false;
+    }
+    size_t stars = static_cast<size_t>(std::count(text.begin(), text.end(), '*'));
+    if (stars > options_.max_wildcard_stars) {
+      diags_.Error(v, absl::StrCat("shellstyle pattern '", text, "' has ", stars,
+                                   " stars; the limit is ", options_.max_wildcard_stars));
+      return false;
+    }
+    return true;
+  }
+
+  // The glob of a shell-style pattern: backslashes escaped, stars kept.
+  static std::string ShellGlob(const std::string& text) {
+    std::string g;
+    for (char c : text) {
+      if (c == '\\') g += '\\';
+      g += c;
+    }
+    return g;
   }
 
   // anything-but: a string, a number, a non-empty list of strings or of
