@@ -7,6 +7,7 @@
 // EventBridge rejects is reported as a diagnostic at the offending node.
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -17,6 +18,7 @@
 #include "engine/glob.h"
 #include "engine/scalar.h"
 #include "rules/frontend.h"
+#include "rules/wildcard_complexity.h"
 
 namespace weir {
 
@@ -28,6 +30,11 @@ using Dnf = std::vector<Alternative>;
 
 constexpr const char* kOperators[] = {"anything-but", "cidr",   "equals-ignore-case", "exists",
                                       "numeric",      "prefix", "suffix",             "wildcard"};
+
+// EventBridge refuses a rule whose wildcards on one field are more complex
+// than this, by event-ruler's measure (see wildcard_complexity.h and
+// docs/eventbridge-semantics.md for where the figure comes from).
+constexpr size_t kMaxWildcardComplexity = 10;
 
 bool IsOperator(std::string_view key) {
   for (const char* op : kOperators)
@@ -237,6 +244,7 @@ class PatternLowerer {
 
   // A leaf: a list of values and matchers, any of which may match.
   bool Leaf(const RNode& list, const std::string& path, Dnf* out) {
+    leaf_path_ = path;
     if (list.size() == 0) {
       diags_.Error(list, absl::StrCat("the list of values for '", path,
                                       "' is empty; it would match nothing"));
@@ -355,7 +363,10 @@ class PatternLowerer {
       preds->push_back(Make(PredicateKind::kFoldedGlob, EscapeGlobLiteral(folded)));
     } else if (op == "wildcard") {
       if (!NeedString(v, "'wildcard'")) return;
-      if (Wildcard(v)) preds->push_back(Make(PredicateKind::kStringGlob, v.Scalar()));
+      if (Wildcard(v)) {
+        preds->push_back(Make(PredicateKind::kStringGlob, v.Scalar()));
+        NoteWildcard(v, 0);
+      }
     } else if (op == "shellstyle") {
       // quamina's shell-style pattern: a wildcard without escapes.
       if (!NeedString(v, "'shellstyle'")) return;
@@ -524,6 +535,7 @@ class PatternLowerer {
           ab.excluded.push_back(Make(PredicateKind::kFoldedGlob, EscapeGlobLiteral(folded)));
         } else if (Wildcard(e)) {
           ab.excluded.push_back(Make(PredicateKind::kStringGlob, s));
+          NoteWildcard(e, 1);
         }
       }
     } else {
@@ -636,8 +648,52 @@ class PatternLowerer {
     preds->push_back(std::move(p));
   }
 
+  // EventBridge's wildcards (not quamina's shellstyle, which has no such
+  // limit) are kept per field for the complexity check; `kind` tells a
+  // wildcard from an anything-but wildcard, which EventBridge counts apart.
+  void NoteWildcard(const RNode& v, int kind) {
+    WildcardBytes b = QuotedWildcard(v.Scalar());
+    b.kind = kind;
+    wildcards_.push_back({leaf_path_, v, std::move(b)});
+  }
+
+ public:
+  // EventBridge's complexity limit, per field over all of the rule's
+  // wildcards on it; false after reporting a field over the limit.
+  bool CheckWildcardComplexity() {
+    std::map<std::string, std::vector<size_t>> by_path;
+    for (size_t i = 0; i < wildcards_.size(); ++i) by_path[wildcards_[i].path].push_back(i);
+    bool ok = true;
+    for (const auto& [path, uses] : by_path) {
+      std::vector<WildcardBytes> patterns;
+      for (size_t i : uses) patterns.push_back(wildcards_[i].bytes);
+      if (WildcardComplexityBound(patterns) <= kMaxWildcardComplexity) continue;
+      // Measured up to 100, event-ruler's own cap, to show the figure.
+      size_t c = WildcardComplexity(patterns, 100);
+      if (c <= kMaxWildcardComplexity) continue;
+      ok = false;
+      diags_.Error(wildcards_[uses.back()].at,
+                   absl::StrCat("the wildcards on field '", path, "' are too complex for "
+                                "EventBridge: complexity ", c, c >= 100 ? " or more" : "",
+                                ", the limit is ", kMaxWildcardComplexity,
+                                " (EventBridge refuses it: \"Rule is too complex - try using "
+                                "fewer wildcard characters or fewer repeating character "
+                                "sequences after a wildcard character\")"));
+    }
+    return ok;
+  }
+
+ private:
+  struct WildcardUse {
+    std::string path;
+    RNode at;
+    WildcardBytes bytes;
+  };
+
   DiagSink& diags_;
   const LoadOptions& options_;
+  std::string leaf_path_;
+  std::vector<WildcardUse> wildcards_;
 };
 
 }  // namespace
@@ -653,6 +709,7 @@ bool LowerPattern(const RNode& node, DiagSink& diags, const LoadOptions& options
   PatternLowerer lower(diags, options);
   Dnf dnf;
   if (!lower.Object(node, "", {}, &dnf)) return false;
+  if (!lower.CheckWildcardComplexity()) return false;
   for (Alternative& alt : dnf) {
     Conjunction conj;
     conj.all_of = std::move(alt);

@@ -975,9 +975,6 @@ const std::map<std::string, std::string>& KnownDifferences() {
       {"plain string IPv6 matches other spelling of same address",
        "exact strings compare by content (SPEC 2.3); only cidr normalises addresses"},
       {"reject: cidr IPv4 /32", "weir accepts single-address blocks (/32, /128)"},
-      {"reject: wildcard too complex",
-       "weir limits stars per wildcard (max_wildcard_stars, default 32) and the automaton's "
-       "memory, not EventBridge's undocumented complexity score"},
   };
   return *m;
 }
