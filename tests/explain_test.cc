@@ -86,7 +86,9 @@ int CheckRules(const std::vector<RuleDef>& rules, const std::vector<std::string>
 }
 
 TEST(ExplainVerdict, GeneratedFilterDialectRuleSets) {
-  for (uint32_t seed = 1; seed <= 300; ++seed) {
+  // Every third seed of the differential test: the engine and the reference
+  // are compared on all of them there; this keeps the sanitizer build short.
+  for (uint32_t seed = 1; seed <= 300; seed += 3) {
     Gen g(seed);
     std::vector<RuleDef> rules;
     int n = 1 + g.Int(40);
@@ -99,7 +101,7 @@ TEST(ExplainVerdict, GeneratedFilterDialectRuleSets) {
 }
 
 TEST(ExplainVerdict, GeneratedEveryPredicateKindWithArrayConsistency) {
-  for (uint32_t seed = 1000; seed <= 1400; ++seed) {
+  for (uint32_t seed = 1000; seed <= 1400; seed += 3) {
     Gen g(seed);
     std::vector<RuleDef> rules;
     int n = 1 + g.Int(40);
