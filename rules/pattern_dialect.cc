@@ -7,6 +7,7 @@
 // EventBridge rejects is reported as a diagnostic at the offending node.
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -17,6 +18,7 @@
 #include "engine/glob.h"
 #include "engine/scalar.h"
 #include "rules/frontend.h"
+#include "rules/wildcard_complexity.h"
 
 namespace weir {
 
@@ -36,6 +38,11 @@ bool Before(const NodeMark& a, const NodeMark& b) {
 
 constexpr const char* kOperators[] = {"anything-but", "cidr",   "equals-ignore-case", "exists",
                                       "numeric",      "prefix", "suffix",             "wildcard"};
+
+// EventBridge refuses a rule whose wildcards on one field are more complex
+// than this, by event-ruler's measure (see wildcard_complexity.h and
+// docs/eventbridge-semantics.md for where the figure comes from).
+constexpr size_t kMaxWildcardComplexity = 10;
 
 bool IsOperator(std::string_view key) {
   for (const char* op : kOperators)
@@ -261,6 +268,7 @@ class PatternLowerer {
 
   // A leaf: a list of values and matchers, any of which may match.
   bool Leaf(const RNode& list, const std::string& path, NodeMark key, Dnf* out) {
+    leaf_path_ = path;
     if (list.size() == 0) {
       diags_.Error(list, absl::StrCat("the list of values for '", path,
                                       "' is empty; it would match nothing"));
@@ -379,7 +387,14 @@ class PatternLowerer {
       preds->push_back(Make(PredicateKind::kFoldedGlob, EscapeGlobLiteral(folded)));
     } else if (op == "wildcard") {
       if (!NeedString(v, "'wildcard'")) return;
-      if (Wildcard(v)) preds->push_back(Make(PredicateKind::kStringGlob, v.Scalar()));
+      if (Wildcard(v)) {
+        preds->push_back(Make(PredicateKind::kStringGlob, v.Scalar()));
+        NoteWildcard(v, 0);
+      }
+    } else if (op == "shellstyle") {
+      // quamina's shell-style pattern: a wildcard without escapes.
+      if (!NeedString(v, "'shellstyle'")) return;
+      if (ShellStyle(v)) preds->push_back(Make(PredicateKind::kStringGlob, ShellGlob(v.Scalar())));
     } else if (op == "anything-but") {
       AnythingBut(v, preds);
     } else if (op == "numeric") {
@@ -462,6 +477,41 @@ class PatternLowerer {
     return true;
   }
 
+  // Checks a quamina shell-style pattern: `*` matches any run of characters,
+  // every other character (a backslash too) stands for itself, and two stars
+  // may not touch (quamina refuses them).
+  bool ShellStyle(const RNode& v) {
+    const std::string& text = v.Scalar();
+    if (text.find("**") != std::string::npos) {
+      diags_.Error(v, absl::StrCat("bad shellstyle pattern '", text,
+                                   "': adjacent '*' are not allowed (one * already matches any "
+                                   "run of characters)"));
+      return false;
+    }
+    if (text.size() > options_.max_pattern_bytes) {
+      diags_.Error(v, absl::StrCat("shellstyle pattern is ", text.size(), " bytes; the limit is ",
+                                   options_.max_pattern_bytes));
+      return false;
+    }
+    size_t stars = static_cast<size_t>(std::count(text.begin(), text.end(), '*'));
+    if (stars > options_.max_wildcard_stars) {
+      diags_.Error(v, absl::StrCat("shellstyle pattern '", text, "' has ", stars,
+                                   " stars; the limit is ", options_.max_wildcard_stars));
+      return false;
+    }
+    return true;
+  }
+
+  // The glob of a shell-style pattern: backslashes escaped, stars kept.
+  static std::string ShellGlob(const std::string& text) {
+    std::string g;
+    for (char c : text) {
+      if (c == '\\') g += '\\';
+      g += c;
+    }
+    return g;
+  }
+
   // anything-but: a string, a number, a non-empty list of strings or of
   // numbers, or {prefix|suffix|equals-ignore-case|wildcard: string or list}.
   void AnythingBut(const RNode& v, std::vector<Predicate>* preds) {
@@ -509,6 +559,7 @@ class PatternLowerer {
           ab.excluded.push_back(Make(PredicateKind::kFoldedGlob, EscapeGlobLiteral(folded)));
         } else if (Wildcard(e)) {
           ab.excluded.push_back(Make(PredicateKind::kStringGlob, s));
+          NoteWildcard(e, 1);
         }
       }
     } else {
@@ -621,9 +672,53 @@ class PatternLowerer {
     preds->push_back(std::move(p));
   }
 
+  // EventBridge's wildcards (not quamina's shellstyle, which has no such
+  // limit) are kept per field for the complexity check; `kind` tells a
+  // wildcard from an anything-but wildcard, which EventBridge counts apart.
+  void NoteWildcard(const RNode& v, int kind) {
+    WildcardBytes b = QuotedWildcard(v.Scalar());
+    b.kind = kind;
+    wildcards_.push_back({leaf_path_, v, std::move(b)});
+  }
+
+ public:
+  // EventBridge's complexity limit, per field over all of the rule's
+  // wildcards on it; false after reporting a field over the limit.
+  bool CheckWildcardComplexity() {
+    std::map<std::string, std::vector<size_t>> by_path;
+    for (size_t i = 0; i < wildcards_.size(); ++i) by_path[wildcards_[i].path].push_back(i);
+    bool ok = true;
+    for (const auto& [path, uses] : by_path) {
+      std::vector<WildcardBytes> patterns;
+      for (size_t i : uses) patterns.push_back(wildcards_[i].bytes);
+      if (WildcardComplexityBound(patterns) <= kMaxWildcardComplexity) continue;
+      // Measured up to 100, event-ruler's own cap, to show the figure.
+      size_t c = WildcardComplexity(patterns, 100);
+      if (c <= kMaxWildcardComplexity) continue;
+      ok = false;
+      diags_.Error(wildcards_[uses.back()].at,
+                   absl::StrCat("the wildcards on field '", path, "' are too complex for "
+                                "EventBridge: complexity ", c, c >= 100 ? " or more" : "",
+                                ", the limit is ", kMaxWildcardComplexity,
+                                " (EventBridge refuses it: \"Rule is too complex - try using "
+                                "fewer wildcard characters or fewer repeating character "
+                                "sequences after a wildcard character\")"));
+    }
+    return ok;
+  }
+
+ private:
+  struct WildcardUse {
+    std::string path;
+    RNode at;
+    WildcardBytes bytes;
+  };
+
   DiagSink& diags_;
   const LoadOptions& options_;
   bool too_deep_ = false;
+  std::string leaf_path_;
+  std::vector<WildcardUse> wildcards_;
 };
 
 // A field named twice in one alternative: as `a: {b: ...}` and `a.b: ...`,
@@ -673,6 +768,7 @@ bool LowerPattern(const RNode& node, DiagSink& diags, const LoadOptions& options
   PatternLowerer lower(diags, options);
   Dnf dnf;
   if (!lower.Object(node, "", {}, &dnf) || !CheckFieldsNamedOnce(dnf, diags)) return false;
+  if (!lower.CheckWildcardComplexity()) return false;
   out->any_of.reserve(out->any_of.size() + dnf.size());
   for (Alternative& alt : dnf) {
     // Rules are kept for the life of the set: no slack from growing.

@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bindings/cli/explain.h"
 #include "bindings/cli/filter.h"
 #include "bindings/cli/run.h"
 #include "weir/actions.h"
@@ -50,6 +51,8 @@ constexpr char kUsage[] =
     "                                 exec, webhook), recorded in an outbox first\n"
     "  replay -r RULES... [--state DIR]\n"
     "                                 re-send the dead letters of an earlier run\n"
+    "  explain -r RULES [--rule ID]... [--json] [FILE|-]\n"
+    "                                 for each event and rule: matched or not, and why\n"
     "\n"
     "Run 'weir <command> --help' for the options of a command.\n";
 
@@ -703,6 +706,7 @@ int Main(int argc, char** argv, FILE* out, FILE* err) {
     std::vector<std::string> rest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
     return cmd == "run" ? Run(rest, out, err) : Replay(rest, out, err);
   }
+  if (cmd == "explain") return ExplainCommand({a.argv.begin() + 1, a.argv.end()}, out, err);
   return Usage(err, kUsage, absl::StrCat("unknown command '", cmd, "'"));
 }
 
