@@ -12,9 +12,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/line_reader.h"
 #include "weir/compiled_rules.h"
 #include "weir/explain.h"
+#include "weir/stream.h"
 #include "weir/rules.h"
 
 namespace weir::cli {
@@ -314,15 +314,22 @@ int ExplainCommand(const std::vector<std::string>& args, FILE* out, FILE* err) {
       return 2;
     }
   }
-  LineReader reader(fd, limits.max_event_bytes);
-  Batch batch;
+  FdSourceOptions so;
+  so.max_event_bytes = limits.max_event_bytes;
+  auto source = MakeFdSource(fd, in, so);
+  if (!source.ok()) {
+    fprintf(err, "weir: %s: %s\n", in.c_str(), std::string(source.status().message()).c_str());
+    return 2;
+  }
+  EventBatch batch;
   std::vector<RuleExplanation> ex;
   uint64_t lines = 0, bad = 0;
   std::string text;
   int rc = 0;
   for (;;) {
     bool got = false;
-    absl::Status st = reader.Next(&batch, &got);
+    batch.Clear();
+    absl::Status st = (*source)->Next(&batch, &got);
     if (!st.ok()) {
       fprintf(err, "weir: %s: %s\n", in.c_str(), std::string(st.message()).c_str());
       rc = 2;
@@ -330,9 +337,10 @@ int ExplainCommand(const std::vector<std::string>& args, FILE* out, FILE* err) {
     }
     if (!got) break;
     text.clear();
-    for (const LineRef& ref : batch.lines) {
+    for (const EventBatch::Event& ref : batch.events()) {
       ++lines;
-      std::string_view line = batch.line(ref);
+      const uint64_t number = ref.position.line;
+      std::string_view line = batch.event(ref);
       if (!batch.too_long(ref) && Blank(line)) continue;
       absl::Status es =
           batch.too_long(ref)
@@ -347,14 +355,14 @@ int ExplainCommand(const std::vector<std::string>& args, FILE* out, FILE* err) {
         fwrite(text.data(), 1, text.size(), out);
         text.clear();
         fflush(out);
-        fprintf(err, "weir: %s:%llu: %s\n", in.c_str(), static_cast<unsigned long long>(ref.number),
+        fprintf(err, "weir: %s:%llu: %s\n", in.c_str(), static_cast<unsigned long long>(number),
                 std::string(es.message()).c_str());
         continue;
       }
       if (json) {
-        AppendJson(ref.number, ex, &text);
+        AppendJson(number, ex, &text);
       } else {
-        AppendText(ref.number, ex, &text);
+        AppendText(number, ex, &text);
       }
     }
     fwrite(text.data(), 1, text.size(), out);
