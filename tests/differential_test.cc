@@ -5,8 +5,8 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "tests/reference.h"
-#include "tests/test_util.h"
+#include "reference.h"
+#include "test_util.h"
 
 namespace weir::testing {
 namespace {
