@@ -276,6 +276,7 @@ class MatcherImpl {
       case simdjson::UNCLOSED_STRING:
         return absl::InvalidArgumentError("invalid JSON: a string is not terminated");
       case simdjson::STRING_ERROR:
+      case simdjson::UNESCAPED_CHARS:
         return absl::InvalidArgumentError("invalid JSON: bad string (escape or control character)");
       case simdjson::NUMBER_ERROR:
         return absl::InvalidArgumentError("invalid JSON: bad number");
@@ -285,9 +286,8 @@ class MatcherImpl {
         return absl::InvalidArgumentError("invalid JSON: bad literal (true, false or null)");
       case simdjson::EMPTY:
         return absl::InvalidArgumentError("invalid JSON: empty");
-      default:
-        return absl::InvalidArgumentError(
-            absl::StrCat("invalid JSON: ", simdjson::error_message(e)));
+      default:  // simdjson's own texts are not the documented reasons
+        return absl::InvalidArgumentError("invalid JSON");
     }
   }
 

@@ -1,17 +1,19 @@
-// Fuzzes the NDJSON pipeline: the input is read by LineReader from a file
-// descriptor and every line is matched the way `weir filter` does it
-// (MatchPadded, then ValidatePadded before anything is output), against the
-// fixed rule set of fuzz_rules.h.
+// Fuzzes the NDJSON sources of weir/stream.h: the input is read by the fd
+// source (and the memory source) and every line is matched the way the
+// pipeline does it (MatchPadded, then ValidateMatchedPadded before anything
+// is output), against the fixed rule set of fuzz_rules.h.
 //
 // Each input goes through three readers with small limits:
 //   A: memfd, max_line 4096 (= max_event_bytes), batch 4096;
 //   B: memfd, max_line 40, batch 1 (one line per batch);
 //   C: a SOCK_SEQPACKET socket fed in 7-byte records, so reads return short
 //      chunks at fixed places (like a pipe, but deterministic); max_line 24,
-//      batch 100.
+//      batch 100;
+//   D: the memory source, max_line 4096, batch 4096.
 // The batches are checked against a plain split of the input: line numbers,
-// contents (the first max_line bytes, one trailing \r removed), which lines
-// are too long, and the padding after the last line.
+// byte offsets, contents (the first max_line bytes, one trailing \r removed),
+// which lines are too long, a leading byte-order mark skipped, and the
+// padding after the last line.
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,13 +27,12 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/line_reader.h"
 #include "fuzz/fuzz_rules.h"
+#include "weir/stream.h"
 
 namespace {
 
-using weir::Batch;
-using weir::LineRef;
+using weir::EventBatch;
 using weir::Matcher;
 
 struct State {
@@ -56,21 +57,22 @@ State& Get() {
 }
 
 struct Expected {
-  std::string text;  // as LineReader should report it
+  std::string text;  // as the source should report it
   bool too_long;
+  uint64_t offset;
 };
 
 // The reference split: lines end at \n (the last one may not); one \r before
 // the end is dropped; a line longer than max_line keeps its first max_line bytes.
 std::vector<Expected> Split(std::string_view in, size_t max_line) {
   std::vector<Expected> out;
-  size_t i = 0;
+  size_t i = in.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
   while (i < in.size()) {
     size_t nl = in.find('\n', i);
     size_t end = nl == std::string_view::npos ? in.size() : nl;
     std::string_view line = in.substr(i, end - i);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    out.push_back({std::string(line.substr(0, max_line)), line.size() > max_line});
+    out.push_back({std::string(line.substr(0, max_line)), line.size() > max_line, i});
     i = end + 1;
   }
   return out;
@@ -115,52 +117,64 @@ int Chunked(const uint8_t* data, size_t size, size_t chunk) {
   return sv[0];
 }
 
-void Run(const char* config, int fd, std::string_view input, size_t max_line, size_t batch_bytes) {
+void Check(const char* config, weir::Source& source, std::string_view input, size_t max_line) {
   State& s = Get();
   std::vector<Expected> want = Split(input, max_line);
-  weir::LineReader reader(fd, max_line, batch_bytes);
-  Batch batch;
+  EventBatch batch;
   std::vector<uint32_t> matches;
   size_t k = 0;
-  uint64_t last_seq = 0;
   for (int guard = 0;; ++guard) {
-    if (guard > static_cast<int>(input.size()) + 2) Fail(config, "LineReader does not finish");
+    if (guard > static_cast<int>(input.size()) + 2) Fail(config, "the source does not finish");
     bool got = false;
-    absl::Status st = reader.Next(&batch, &got);
+    batch.Clear();
+    absl::Status st = source.Next(&batch, &got);
     if (!st.ok()) Fail(config, "read error: " + st.ToString());
     if (!got) {
-      if (!batch.lines.empty()) Fail(config, "lines returned at end of input");
+      if (!batch.empty()) Fail(config, "lines returned at end of input");
       break;
     }
-    if (batch.lines.empty()) Fail(config, "an empty batch");
-    if (guard > 0 && batch.sequence != last_seq + 1) Fail(config, "batch sequence skips");
-    last_seq = batch.sequence;
-    const LineRef& back = batch.lines.back();
-    if (batch.readable() < uint64_t{back.offset} + back.length + Matcher::kPadding)
-      Fail(config, "no padding after the last line");
-    for (const LineRef& ref : batch.lines) {
-      if (uint64_t{ref.offset} + ref.length > batch.readable())
-        Fail(config, "a line outside its batch");
-      std::string_view line = batch.line(ref);
+    if (batch.empty()) Fail(config, "an empty batch");
+    const EventBatch::Event& back = batch.events().back();
+    if (batch.end_line != back.position.line) Fail(config, "end_line is not the last line's");
+    // Readable padding after the last line (ASan checks the reads).
+    volatile char sink = 0;
+    for (size_t i = 0; i < Matcher::kPadding; ++i) sink = sink + batch.data()[back.offset + back.length + i];
+    for (const EventBatch::Event& e : batch.events()) {
+      if (uint64_t{e.offset} + e.length > batch.size()) Fail(config, "a line outside its batch");
+      std::string_view line = batch.event(e);
       if (k >= want.size()) Fail(config, "more lines than the input has");
-      if (ref.number != k + 1)
-        Fail(config, "line " + std::to_string(k + 1) + " is numbered " + std::to_string(ref.number));
-      const Expected& e = want[k];
-      if (line != e.text || batch.too_long(ref) != e.too_long)
+      if (e.position.line != k + 1)
+        Fail(config, "line " + std::to_string(k + 1) + " is numbered " +
+                         std::to_string(e.position.line));
+      const Expected& x = want[k];
+      if (e.position.offset != x.offset)
+        Fail(config, "line " + std::to_string(k + 1) + " is at offset " +
+                         std::to_string(e.position.offset) + ", expected " +
+                         std::to_string(x.offset));
+      if (line != x.text || batch.too_long(e) != x.too_long)
         Fail(config, "line " + std::to_string(k + 1) + " is \"" + std::string(line) + "\"" +
-                         (batch.too_long(ref) ? " (too long, full_length " +
-                                                    std::to_string(ref.full_length) + ")"
-                                              : "") +
-                         ", expected \"" + e.text + "\"" + (e.too_long ? " (too long)" : ""));
+                         (batch.too_long(e) ? " (too long, full_length " +
+                                                  std::to_string(e.full_length) + ")"
+                                            : "") +
+                         ", expected \"" + x.text + "\"" + (x.too_long ? " (too long)" : ""));
       ++k;
-      if (batch.too_long(ref)) continue;
-      // As `weir filter` does: match, then validate what would be output.
+      if (batch.too_long(e)) continue;
+      // As the pipeline does: match, then validate what would be output.
       absl::Status m = s.m->MatchPadded(line, &matches);
-      if (m.ok() && !matches.empty()) m = s.m->ValidatePadded(line);
+      if (m.ok() && !matches.empty()) m = s.m->ValidateMatchedPadded(line);
     }
   }
   if (k != want.size())
     Fail(config, "read " + std::to_string(k) + " lines of " + std::to_string(want.size()));
+}
+
+void Run(const char* config, int fd, std::string_view input, size_t max_line, size_t batch_bytes) {
+  weir::FdSourceOptions o;
+  o.max_event_bytes = max_line;
+  o.batch_bytes = batch_bytes;
+  auto source = weir::MakeFdSource(fd, config, o);
+  if (!source.ok()) Fail(config, "MakeFdSource: " + source.status().ToString());
+  Check(config, **source, input, max_line);
   close(fd);
 }
 
@@ -172,5 +186,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Run("B", MemFd(data, size), input, 40, 1);
   int fd = Chunked(data, size, 7);
   if (fd >= 0) Run("C", fd, input, 24, 100);
+  weir::FdSourceOptions o;
+  o.max_event_bytes = 4096;
+  o.batch_bytes = 4096;
+  auto mem = weir::MakeMemorySource(std::string(input), "D", o);
+  Check("D", *mem, input, 4096);
   return 0;
 }

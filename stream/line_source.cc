@@ -30,7 +30,8 @@ class LineSource : public Source {
         batch_bytes_(std::max<size_t>(o.batch_bytes, 4096)),
         read_total_(o.start_offset),
         line_no_(o.start_line),
-        bom_pending_(o.start_offset == 0) {}
+        bom_pending_(o.start_offset == 0),
+        on_cut_(o.on_cut) {}
 
   const std::string& name() const override { return name_; }
   absl::Status Next(EventBatch* batch, bool* got) override;
@@ -50,15 +51,21 @@ class LineSource : public Source {
     read_total_ += n;
     return n;
   }
-  // Skips to the end of an over-long line; returns its remaining length.
-  uint64_t SkipRestOfLine(bool* ends_with_cr);
+  // Skips to the end of an over-long line (at `pos`); returns its remaining length.
+  uint64_t SkipRestOfLine(const EventPosition& pos, bool* ends_with_cr);
+  EventPosition NextPosition(uint64_t base, size_t start) const {
+    EventPosition p;
+    p.line = line_no_ + 1;
+    p.offset = base + start;
+    return p;
+  }
   void AddLine(EventBatch* b, uint64_t base, size_t start, size_t len, uint64_t full) {
     EventBatch::Event e;
     e.offset = static_cast<uint32_t>(start);
     e.length = static_cast<uint32_t>(len);
     e.full_length = full;
-    e.position.line = ++line_no_;
-    e.position.offset = base + start;
+    e.position = NextPosition(base, start);
+    ++line_no_;
     b->AddRef(e);
   }
 
@@ -71,9 +78,10 @@ class LineSource : public Source {
   uint64_t read_total_;  // input offset after the last byte read
   uint64_t line_no_;
   bool bom_pending_;
+  std::function<void(const EventPosition&, std::string_view)> on_cut_;
 };
 
-uint64_t LineSource::SkipRestOfLine(bool* ends_with_cr) {
+uint64_t LineSource::SkipRestOfLine(const EventPosition& pos, bool* ends_with_cr) {
   uint64_t skipped = 0;
   char buf[64 << 10];
   for (;;) {
@@ -82,6 +90,7 @@ uint64_t LineSource::SkipRestOfLine(bool* ends_with_cr) {
     const char* nl = static_cast<const char*>(std::memchr(buf, '\n', n));
     size_t len = nl ? static_cast<size_t>(nl - buf) : n;
     if (len > 0) *ends_with_cr = buf[len - 1] == '\r';
+    if (on_cut_ && len > 0) on_cut_(pos, std::string_view(buf, len));
     skipped += len;
     if (nl) {
       carry_.assign(nl + 1, static_cast<size_t>(buf + n - (nl + 1)));  // what follows
@@ -134,6 +143,9 @@ absl::Status LineSource::Next(EventBatch* b, bool* got) {
       if (!nl && end == start) break;  // nothing after the last newline
       size_t len = end - start;
       if (len > 0 && data[end - 1] == '\r') --len;
+      if (len > max_line_ && on_cut_)
+        on_cut_(NextPosition(base, start),
+                std::string_view(data + start + max_line_, end - start - max_line_));
       AddLine(b, base, start, std::min(len, max_line_), len);
       start = nl ? end + 1 : end;
       if (!nl) break;
@@ -153,7 +165,10 @@ absl::Status LineSource::Next(EventBatch* b, bool* got) {
     // A line longer than max_line without its newline yet: keep its head,
     // skip the rest without buffering it.
     bool cr = data[b->size() - 1] == '\r';
-    uint64_t full = partial + SkipRestOfLine(&cr);
+    const EventPosition pos = NextPosition(base, start);
+    if (on_cut_)
+      on_cut_(pos, std::string_view(data + start + max_line_, partial - max_line_));
+    uint64_t full = partial + SkipRestOfLine(pos, &cr);
     if (cr) --full;
     AddLine(b, base, start, max_line_, full);
     b->Truncate(start + max_line_);

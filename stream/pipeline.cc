@@ -65,7 +65,7 @@ void Process(const Source& source, const EventBatch& batch, std::shared_ptr<cons
       if (st.ok() && !w.matches.empty() && !o.validate_all) st = m.ValidateMatchedPadded(line);
     }
     if (!st.ok()) {
-      r->bad.push_back({e.position, std::string(st.message()), line});
+      r->bad.push_back({e.position, std::string(st.message()), line, too_long});
       continue;
     }
     ++r->events;

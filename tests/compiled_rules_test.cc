@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/wire.h"
 #include "simdjson.h"
-#include "tests/test_util.h"
+#include "test_util.h"
 
 namespace weir::testing {
 namespace {

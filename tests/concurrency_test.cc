@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "tests/test_util.h"
+#include "test_util.h"
 #include "weir/compiled_rules.h"
 
 namespace weir::testing {

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/glob.h"
-#include "tests/test_util.h"
+#include "test_util.h"
 
 namespace weir::testing {
 namespace {

@@ -1,5 +1,5 @@
 // Every clause of SPEC 2.1, the `filter` dialect.
-#include "tests/test_util.h"
+#include "test_util.h"
 
 namespace weir::testing {
 namespace {

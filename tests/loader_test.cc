@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "tests/reference.h"
-#include "tests/test_util.h"
+#include "reference.h"
+#include "test_util.h"
 
 namespace weir::testing {
 namespace {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "tests/reference.h"
+#include "reference.h"
 #include "weir/rules.h"
 
 int main(int argc, char** argv) {

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "tests/test_util.h"
+#include "test_util.h"
 
 namespace weir::testing {
 namespace {

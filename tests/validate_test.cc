@@ -6,8 +6,8 @@
 #include <random>
 
 #include "simdjson.h"
-#include "tests/reference.h"
-#include "tests/test_util.h"
+#include "reference.h"
+#include "test_util.h"
 
 namespace weir::testing {
 namespace {

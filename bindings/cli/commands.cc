@@ -99,11 +99,15 @@ constexpr char kFilterUsage[] =
     "                          all: fully check every line, matched or not (slower)\n"
     "      --max-event-bytes N a longer line is bad (default 4194304)\n"
     "      --max-depth N       deeper nesting is bad (default 128)\n"
+    "      --progress          a progress line on stderr (default: when stderr is a\n"
+    "                          terminal, after 1 s); --no-progress: never\n"
     "  -q, --quiet             no summary on stderr\n"
+    "Options take their value as '--opt VALUE' or '--opt=VALUE'; '--' ends them.\n"
     "\n"
     "A bad line (not exactly one JSON object, invalid UTF-8, over a limit) is\n"
     "reported on stderr as 'weir: NAME:LINE: reason' and skipped; the rest goes on.\n"
-    "Exit status: 0 all lines were fine, 1 some lines were bad, 2 usage or rule errors.\n";
+    "Exit status: 0 all lines were fine, 1 some lines were bad, 2 usage or rule errors,\n"
+    "an input could not be read or the output could not be written.\n";
 
 constexpr char kBenchUsage[] =
     "usage: weir bench -r RULES [-r RULES]... [options] EVENTS\n"
@@ -122,23 +126,76 @@ constexpr char kBenchUsage[] =
     "      --json              one JSON object, with per-rule hit counts in file order\n"
     "      --validate MODE     output (default) or all, as in 'weir filter'\n"
     "      --max-event-bytes N, --max-depth N   limits, as in 'weir filter'\n"
+    "      --progress, --no-progress            as in 'weir filter'\n"
     "\n"
     "Timing covers reading EVENTS and matching (not loading the rules); the first\n"
     "pass also pays for reading the file from disk when it is not cached.\n"
-    "Exit status: 0 fine, 1 some lines were bad, 2 usage or rule errors.\n";
+    "Exit status: 0 fine, 1 some lines were bad, 2 usage or rule errors, EVENTS\n"
+    "could not be read or the output could not be written.\n";
 
+// Arguments, parsed the GNU way: `--opt value` or `--opt=value`, `-o value`
+// or `-ovalue`, short flags bundled (`-qv`), `--` ends the options.
 struct Args {
   std::vector<std::string> argv;
   size_t i = 0;
-  bool more() const { return i < argv.size(); }
-  const std::string& peek() const { return argv[i]; }
-  std::string next() { return argv[i++]; }
-  // The value of an option; false when there is none.
+  bool positional = false;  // the argument last returned by next() is not an option
+  std::string error;        // set by next(): the last option was misused
+  std::string name;         // the option last returned, as written before any '='
+
+  bool more() {
+    if (!attached_set_ && !ended_ && i < argv.size() && argv[i] == "--") {
+      ended_ = true;
+      ++i;
+    }
+    return i < argv.size() || attached_set_;
+  }
+  std::string next() {
+    positional = false;
+    std::string s;
+    if (attached_set_) {
+      attached_set_ = false;
+      if (name.size() > 2 && name[1] == '-') {
+        error = absl::StrCat("option '", name, "' takes no value");
+        return name;
+      }
+      s = "-" + attached_;  // bundled short flags: -qv, -qrFILE
+    } else {
+      s = argv[i++];
+      if (ended_ || s == "-" || s.size() < 2 || s[0] != '-') {
+        positional = true;
+        return s;
+      }
+    }
+    if (s[1] == '-') {
+      size_t eq = s.find('=');
+      if (eq != std::string::npos) {
+        attached_ = s.substr(eq + 1);
+        attached_set_ = true;
+        s.resize(eq);
+      }
+    } else if (s.size() > 2) {
+      attached_ = s.substr(2);
+      attached_set_ = true;
+      s.resize(2);
+    }
+    return name = s;
+  }
+  // The value of the option just returned; false when there is none.
   bool Value(std::string* v) {
-    if (!more()) return false;
-    *v = next();
+    if (attached_set_) {
+      attached_set_ = false;
+      *v = attached_;
+      return true;
+    }
+    if (i >= argv.size()) return false;
+    *v = argv[i++];
     return true;
   }
+
+ private:
+  bool ended_ = false;
+  bool attached_set_ = false;
+  std::string attached_;
 };
 
 void PrintDiagnostics(const std::vector<Diagnostic>& diagnostics, FILE* err) {
@@ -219,8 +276,14 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
   return true;
 }
 
+// A usage mistake: one line, pointing at the command's help.
 int Usage(FILE* err, const char* text, const std::string& msg) {
-  fprintf(err, "weir: %s\n\n%s", msg.c_str(), text);
+  const char* cmd = text == kCheckUsage     ? " check"
+                    : text == kCompileUsage ? " compile"
+                    : text == kFilterUsage  ? " filter"
+                    : text == kBenchUsage   ? " bench"
+                                            : "";
+  fprintf(err, "weir: %s; see 'weir%s --help'\n", msg.c_str(), cmd);
   return 2;
 }
 
@@ -242,7 +305,9 @@ bool SharedOption(const std::string& s, Args& a, const char* usage, FILE* err,
     *rc = Usage(err, usage, msg);
     return true;
   };
-  if (s == "-r" || s == "--rules") {
+  if (a.positional) {
+    inputs->push_back(s);
+  } else if (s == "-r" || s == "--rules") {
     if (!a.Value(&v)) return bad("-r needs a rule file");
     rule_files->push_back(v);
   } else if (s == "-t" || s == "--threads") {
@@ -258,11 +323,11 @@ bool SharedOption(const std::string& s, Args& a, const char* usage, FILE* err,
     if (!a.Value(&v) || !ParseSize(v, &o->limits.max_event_bytes) ||
         o->limits.max_event_bytes > (size_t{1} << 31))
       return bad("--max-event-bytes needs a number up to 2^31");
+  } else if (s == "--progress" || s == "--no-progress") {
+    o->progress_mode = s == "--progress" ? 1 : -1;
   } else if (s == "--max-depth") {
     if (!a.Value(&v) || !ParseSize(v, &o->limits.max_depth) || o->limits.max_depth > 4096)
       return bad("--max-depth needs a number from 1 to 4096");
-  } else if (s == "-" || s.empty() || s[0] != '-') {
-    inputs->push_back(s);
   } else {
     return false;
   }
@@ -318,21 +383,65 @@ class StopOnSignal {
   struct sigaction old_int_ = {}, old_term_ = {};
 };
 
+// Which of `inputs` (files, or "-" for standard input) is the same file as
+// `output` (device and inode: another name or a symlink is caught too); ""
+// when none is, or `output` does not exist yet.
+std::string SameFileAs(const std::string& output, const std::vector<std::string>& inputs) {
+  struct stat out_st;
+  if (stat(output.c_str(), &out_st) != 0) return "";
+  for (const std::string& in : inputs) {
+    struct stat in_st;
+    int r = in == "-" ? fstat(0, &in_st) : stat(in.c_str(), &in_st);
+    if (r == 0 && in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino)
+      return in;
+  }
+  return "";
+}
+
+// Standard output that is a regular file also read as an input (`>> in`
+// would read what it writes): the input, or "".
+std::string StdoutIsInput(const std::vector<std::string>& inputs) {
+  struct stat out_st;
+  if (fstat(1, &out_st) != 0 || !S_ISREG(out_st.st_mode)) return "";
+  for (const std::string& in : inputs) {
+    if (in == "-") continue;  // `< f > f`: the shell has emptied it already
+    struct stat in_st;
+    if (stat(in.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        in_st.st_ino == out_st.st_ino)
+      return in;
+  }
+  return "";
+}
+
+// Reports a failed write or flush of `f` once; true if there was one.
+bool FlushFailed(FILE* f, const std::string& name, FILE* err) {
+  static bool reported = false;
+  if (reported) return true;
+  int e = 0;
+  if (fflush(f) != 0) e = errno;
+  else if (ferror(f)) e = EIO;
+  if (!e) return false;
+  fprintf(err, "weir: cannot write %s: %s\n", name.c_str(), strerror(e));
+  reported = true;
+  return true;
+}
+
 int Check(Args& a, FILE* out, FILE* err) {
   std::vector<std::string> files;
   bool verbose = false;
   while (a.more()) {
     std::string s = a.next();
-    if (s == "-h" || s == "--help") {
+    if (!a.error.empty()) return Usage(err, kCheckUsage, a.error);
+    if (!a.positional && (s == "-h" || s == "--help")) {
       fputs(kCheckUsage, out);
       return 0;
     }
-    if (s == "-v" || s == "--verbose") {
-      verbose = true;
-    } else if (s.size() > 1 && s[0] == '-') {
-      return Usage(err, kCheckUsage, absl::StrCat("unknown option ", s));
-    } else {
+    if (a.positional) {
       files.push_back(s);
+    } else if (s == "-v" || s == "--verbose") {
+      verbose = true;
+    } else {
+      return Usage(err, kCheckUsage, absl::StrCat("unknown option ", s));
     }
   }
   if (files.empty()) return Usage(err, kCheckUsage, "check needs at least one rule file");
@@ -360,32 +469,26 @@ int Compile(Args& a, FILE* out, FILE* err) {
   std::string output;
   while (a.more()) {
     std::string s = a.next();
-    if (s == "-h" || s == "--help") {
+    if (!a.error.empty()) return Usage(err, kCompileUsage, a.error);
+    if (!a.positional && (s == "-h" || s == "--help")) {
       fputs(kCompileUsage, out);
       return 0;
     }
-    if (s == "-o" || s == "--output") {
-      if (!a.Value(&output)) return Usage(err, kCompileUsage, "-o needs a file");
-    } else if (s.size() > 1 && s[0] == '-') {
-      return Usage(err, kCompileUsage, absl::StrCat("unknown option ", s));
-    } else {
+    if (a.positional) {
       files.push_back(s);
+    } else if (s == "-o" || s == "--output") {
+      if (!a.Value(&output)) return Usage(err, kCompileUsage, "-o needs a file");
+    } else {
+      return Usage(err, kCompileUsage, absl::StrCat("unknown option ", s));
     }
   }
   if (files.empty()) return Usage(err, kCompileUsage, "compile needs at least one rule file");
   if (output.empty()) return Usage(err, kCompileUsage, "compile needs -o FILE");
   // `-o rules.yaml` would replace a source with its compiled form.
-  struct stat out_st;
-  if (stat(output.c_str(), &out_st) == 0) {
-    for (const std::string& f : files) {
-      struct stat in_st;
-      if (stat(f.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
-          in_st.st_ino == out_st.st_ino) {
-        fprintf(err, "weir: %s is one of the rule files; the compiled file needs another name\n",
-                output.c_str());
-        return 2;
-      }
-    }
+  if (!SameFileAs(output, files).empty()) {
+    fprintf(err, "weir: %s is one of the rule files; the compiled file needs another name\n",
+            output.c_str());
+    return 2;
   }
   LoadOptions options;
   options.expand_env = false;  // keep ${NAME}: no secrets in the file
@@ -436,9 +539,10 @@ int Filter(Args& a, FILE* out, FILE* err) {
   bool quiet = false;
   while (a.more()) {
     std::string s = a.next();
+    if (!a.error.empty()) return Usage(err, kFilterUsage, a.error);
     std::string v;
     int rc = 0;
-    if (s == "-h" || s == "--help") {
+    if (!a.positional && (s == "-h" || s == "--help")) {
       fputs(kFilterUsage, out);
       return 0;
     } else if (SharedOption(s, a, kFilterUsage, err, &rule_files, &inputs, &o, &rc)) {
@@ -461,6 +565,24 @@ int Filter(Args& a, FILE* out, FILE* err) {
   if (rule_files.empty()) return Usage(err, kFilterUsage, "filter needs at least one -r RULES");
   if (inputs.empty()) inputs.push_back("-");
   o.name_lines = inputs.size() > 1;
+  // An output must not replace what is being read.
+  if (!errors_path.empty()) {
+    if (std::string in = SameFileAs(errors_path, inputs); !in.empty()) {
+      fprintf(err, "weir: --errors %s is the input %s; it needs another name\n",
+              errors_path.c_str(), in == "-" ? "(standard input)" : in.c_str());
+      return 2;
+    }
+    if (std::string in = SameFileAs(errors_path, rule_files); !in.empty()) {
+      fprintf(err, "weir: --errors %s is the rule file %s; it needs another name\n",
+              errors_path.c_str(), in.c_str());
+      return 2;
+    }
+  }
+  if (std::string in = StdoutIsInput(inputs); !in.empty()) {
+    fprintf(err, "weir: standard output is the input %s; write it to another file\n",
+            in.c_str());
+    return 2;
+  }
   LoadedRules loaded;
   if (!LoadRules(rule_files, err, &loaded)) return 2;
   const std::shared_ptr<const RuleSet>& rules = loaded.rules;
@@ -470,11 +592,16 @@ int Filter(Args& a, FILE* out, FILE* err) {
       fprintf(err, "weir: cannot write %s: %s\n", errors_path.c_str(), strerror(errno));
       return 2;
     }
+    o.errors_name = errors_path;
   }
   FilterStats stats;
   int rc = 0;
+  Progress progress(err, o.progress_mode > 0 || (o.progress_mode == 0 && isatty(2)),
+                    std::chrono::milliseconds(o.progress_mode > 0 ? 0 : 1000));
+  o.progress = &progress;
   Pipeline pipeline(rules, ToPipelineOptions(o));
   StopOnSignal stopper(&pipeline);
+  bool write_failed = false;
   for (const std::string& in : inputs) {
     if (pipeline.stopped()) break;
     int fd = 0;
@@ -488,10 +615,23 @@ int Filter(Args& a, FILE* out, FILE* err) {
     }
     absl::Status st = FilterInput(pipeline, fd, in, o, &stats);
     if (fd != 0) close(fd);
+    if (st.code() == absl::StatusCode::kDataLoss) {  // a write error: nothing more can go out
+      progress.Clear();
+      fprintf(err, "weir: %s\n", std::string(st.message()).c_str());
+      write_failed = true;
+      break;
+    }
     if (!st.ok()) {
+      progress.Clear();
       fprintf(err, "weir: %s: %s\n", in.c_str(), std::string(st.message()).c_str());
       rc = 2;
     }
+  }
+  progress.Finish(stats);
+  if (write_failed) {
+    clearerr(out);  // reported: not again on exit
+    if (o.errors_file) fclose(o.errors_file);
+    return 2;
   }
   if (o.format == Format::kCount) {
     stats.rule_hits.resize(rules->size(), 0);
@@ -502,8 +642,11 @@ int Filter(Args& a, FILE* out, FILE* err) {
               static_cast<unsigned long long>(stats.rule_hits[i]));
     }
   }
-  fflush(out);
-  if (o.errors_file) fclose(o.errors_file);
+  if (FlushFailed(out, o.out_name, err)) rc = 2;
+  if (o.errors_file && fclose(o.errors_file) != 0) {
+    fprintf(err, "weir: cannot write %s: %s\n", errors_path.c_str(), strerror(errno));
+    rc = 2;
+  }
   if (stats.bad > 0 && !quiet) {
     fprintf(err, "weir: %llu of %llu lines were bad and skipped\n",
             static_cast<unsigned long long>(stats.bad),
@@ -543,9 +686,10 @@ int Bench(Args& a, FILE* out, FILE* err) {
   size_t repeat = 1;
   while (a.more()) {
     std::string s = a.next();
+    if (!a.error.empty()) return Usage(err, kBenchUsage, a.error);
     std::string v;
     int rc = 0;
-    if (s == "-h" || s == "--help") {
+    if (!a.positional && (s == "-h" || s == "--help")) {
       fputs(kBenchUsage, out);
       return 0;
     } else if (SharedOption(s, a, kBenchUsage, err, &rule_files, &inputs, &o, &rc)) {
@@ -574,6 +718,9 @@ int Bench(Args& a, FILE* out, FILE* err) {
 
   FilterStats stats;
   std::vector<double> seconds;
+  Progress progress(err, o.progress_mode > 0 || (o.progress_mode == 0 && isatty(2)),
+                    std::chrono::milliseconds(o.progress_mode > 0 ? 0 : 1000));
+  o.progress = &progress;
   for (size_t k = 0; k < repeat; ++k) {
     int fd = 0;
     if (in != "-") {
@@ -591,6 +738,7 @@ int Bench(Args& a, FILE* out, FILE* err) {
     auto ts = std::chrono::steady_clock::now();
     absl::Status st = FilterInput(pipeline, fd, in, o, &stats);
     seconds.push_back(MsSince(ts) / 1000);
+    progress.Finish(stats);
     if (devnull) fclose(devnull);
     o.err = err;
     if (fd != 0) close(fd);
@@ -680,11 +828,7 @@ int Bench(Args& a, FILE* out, FILE* err) {
   return stats.bad > 0 ? 1 : 0;
 }
 
-}  // namespace
-
-int Main(int argc, char** argv, FILE* out, FILE* err) {
-  Args a;
-  for (int i = 1; i < argc; ++i) a.argv.push_back(argv[i]);
+int Run(Args& a, FILE* out, FILE* err) {
   if (!a.more()) {
     fputs(kUsage, err);
     return 2;
@@ -708,6 +852,17 @@ int Main(int argc, char** argv, FILE* out, FILE* err) {
   }
   if (cmd == "explain") return ExplainCommand({a.argv.begin() + 1, a.argv.end()}, out, err);
   return Usage(err, kUsage, absl::StrCat("unknown command '", cmd, "'"));
+}
+
+}  // namespace
+
+int Main(int argc, char** argv, FILE* out, FILE* err) {
+  Args a;
+  for (int i = 1; i < argc; ++i) a.argv.push_back(argv[i]);
+  int rc = Run(a, out, err);
+  // Output that did not get out is an error, whatever the command.
+  if (FlushFailed(out, "standard output", err)) rc = 2;
+  return rc;
 }
 
 }  // namespace weir::cli

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -113,6 +114,12 @@ struct FdSourceOptions {
   // stream is refused), counting lines from start_line.
   uint64_t start_offset = 0;
   uint64_t start_line = 0;
+  // Called (on the reading thread, during Next) with the bytes of a line over
+  // max_event_bytes that the batch does not keep: everything after its first
+  // max_event_bytes bytes up to its newline (a \r before it included), in
+  // pieces, in order; so the whole line can be kept elsewhere (weir filter
+  // --errors) without being buffered here.
+  std::function<void(const EventPosition& line, std::string_view rest)> on_cut;
 };
 
 // NDJSON from a file descriptor (not owned). From a regular file batches
@@ -137,6 +144,7 @@ struct BadEvent {
   EventPosition position;
   std::string reason;      // the documented reasons (docs/limits.md)
   std::string_view bytes;  // as kept (cut at the event size limit)
+  bool too_long = false;   // over the event size limit: `bytes` is its head
 };
 
 struct BatchResult {
