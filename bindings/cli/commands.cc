@@ -828,7 +828,7 @@ int Bench(Args& a, FILE* out, FILE* err) {
   return stats.bad > 0 ? 1 : 0;
 }
 
-int Run(Args& a, FILE* out, FILE* err) {
+int Dispatch(Args& a, FILE* out, FILE* err) {
   if (!a.more()) {
     fputs(kUsage, err);
     return 2;
@@ -859,7 +859,7 @@ int Run(Args& a, FILE* out, FILE* err) {
 int Main(int argc, char** argv, FILE* out, FILE* err) {
   Args a;
   for (int i = 1; i < argc; ++i) a.argv.push_back(argv[i]);
-  int rc = Run(a, out, err);
+  int rc = Dispatch(a, out, err);
   // Output that did not get out is an error, whatever the command.
   if (FlushFailed(out, "standard output", err)) rc = 2;
   return rc;
