@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/decimal.h"
@@ -413,10 +414,11 @@ class Loader {
       top.Error(root, "a rule file must be a map with a 'rules:' list");
       return false;
     }
-    CheckKeys(root, {"version", "rules", "actions", "uri_fields"}, "the rule file", top);
+    CheckKeys(root, {"version", "rules", "actions", "uri_fields", "sources"}, "the rule file", top);
     if (auto v = root["version"]; v && !(v.IsScalar() && v.Scalar() == "1"))
       top.Error(v, "unsupported rule file version (this weir reads version 1)");
     if (auto u = root["uri_fields"]) ReadUriFields(u, top, fields);
+    if (auto src = root["sources"]) ReadSources(src, top);
     // Actions first, so rules can name actions defined further down the file.
     if (auto a = root["actions"]) {
       if (!a.IsMap()) {
@@ -443,6 +445,66 @@ class Loader {
     return true;
   }
 
+  // `sources:` name -> {signature, secret, tolerance}: systems that post
+  // signed webhooks to `weir serve` (POST /hooks/NAME).
+  void ReadSources(const RNode& n, DiagSink& d) {
+    static const std::set<std::string> kSchemes = {"standard", "github",        "uipath",
+                                                   "arcgis",   "secret-header", "none"};
+    if (!n.IsMap()) {
+      d.Error(n, "'sources' must be a map from source name to {signature, secret}");
+      return;
+    }
+    for (const auto& kv : n) {
+      std::string name = kv.first.Scalar();
+      if (!ValidId(name)) {
+        d.Error(kv.first, absl::StrCat("bad source name '", name, "'"));
+        continue;
+      }
+      if (result_.sources.count(name)) {
+        d.Error(kv.first, absl::StrCat("source '", name, "' is defined twice"));
+        continue;
+      }
+      const RNode& s = kv.second;
+      if (!s.IsMap()) {
+        d.Error(s, absl::StrCat("source '", name, "' must be a map with 'signature' and 'secret'"));
+        continue;
+      }
+      size_t before = d.count();
+      CheckKeys(s, {"signature", "secret", "tolerance"}, "a source", d);
+      SourceDef def;
+      def.name = name;
+      def.where = d.Where(s);
+      if (auto sig = s["signature"]) {
+        if (!sig.IsScalar() || !kSchemes.count(sig.Scalar()))
+          d.Error(sig, absl::StrCat("source '", name,
+                                    "': signature must be standard, github, uipath, arcgis, "
+                                    "secret-header or none"));
+        else
+          def.signature = sig.Scalar();
+      } else {
+        d.Error(s, absl::StrCat("source '", name, "' needs a 'signature'"));
+      }
+      if (auto sec = s["secret"]) {
+        if (!sec.IsScalar())
+          d.Error(sec, absl::StrCat("source '", name, "': secret must be a string"));
+        else
+          Expand(sec, sec.Scalar(), d, &def.secret);
+      } else if (def.signature != "none") {
+        d.Error(s, absl::StrCat("source '", name, "' needs a 'secret'"));
+      }
+      if (auto t = s["tolerance"]) {
+        int64_t secs = 0;
+        std::string v = t.IsScalar() ? t.Scalar() : "";
+        if (!v.empty() && v.back() == 's') v.pop_back();
+        if (!absl::SimpleAtoi(v, &secs) || secs <= 0)
+          d.Error(t, absl::StrCat("source '", name, "': tolerance must be seconds, e.g. 300s"));
+        else
+          def.tolerance_seconds = secs;
+      }
+      if (d.count() == before) result_.sources.emplace(name, std::move(def));
+    }
+  }
+
   // Runs a fast reader (simdjson for JSON, libyaml for YAML). When it gives
   // up (false) or the file has any mistake, its effects are undone and false
   // is returned: the file is then read again by yaml-cpp, whose positions and
@@ -454,6 +516,7 @@ class Loader {
     const size_t rules_before = result_.ruleset.rules.size();
     const size_t diags_before = result_.diagnostics.size();
     const size_t refs_before = pending_refs_.size();
+    const std::map<std::string, SourceDef> sources_before = result_.sources;
     std::vector<std::string> ids_added, actions_added;
     ids_added_ = &ids_added;
     actions_added_ = &actions_added;
@@ -465,6 +528,7 @@ class Loader {
     result_.ruleset.rules.resize(rules_before);
     result_.diagnostics.resize(diags_before);
     pending_refs_.resize(refs_before);
+    result_.sources = sources_before;
     for (const std::string& id : ids_added) ids_.erase(id);
     for (const std::string& name : actions_added) {
       actions_.erase(name);
