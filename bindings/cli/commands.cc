@@ -19,6 +19,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bindings/cli/filter.h"
+#include "bindings/cli/load.h"
+#include "bindings/cli/run.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/rules.h"
@@ -193,18 +195,13 @@ void KeepUntilExit(std::shared_ptr<const RuleSet> rules) {
   kept->push_back(std::move(rules));
 }
 
-struct LoadedRules {
-  std::shared_ptr<const RuleSet> rules;
-  std::map<std::string, ActionDef> actions;
-  bool from_compiled_file = false;
-  double load_ms = 0, compile_ms = 0;
-  long rss_loaded_kb = 0;
-};
+}  // namespace
+
 
 // Loads rule files (YAML or JSON) and compiles them, or reads one compiled
 // rule file (weir compile). Prints diagnostics; false on failure.
 bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* out,
-               const LoadOptions& options = {}) {
+               const LoadOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   for (const std::string& f : files) {
     if (!IsCompiledRuleFile(Head(f))) continue;
@@ -257,6 +254,8 @@ bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* ou
   KeepUntilExit(out->rules);
   return true;
 }
+
+namespace {
 
 int Usage(FILE* err, const char* text, const std::string& msg) {
   fprintf(err, "weir: %s\n\n%s", msg.c_str(), text);
@@ -687,6 +686,10 @@ int Main(int argc, char** argv, FILE* out, FILE* err) {
   if (cmd == "compile") return Compile(a, out, err);
   if (cmd == "filter") return Filter(a, out, err);
   if (cmd == "bench") return Bench(a, out, err);
+  if (cmd == "run" || cmd == "replay") {
+    std::vector<std::string> rest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
+    return cmd == "run" ? Run(rest, out, err) : Replay(rest, out, err);
+  }
   return Usage(err, kUsage, absl::StrCat("unknown command '", cmd, "'"));
 }
 
