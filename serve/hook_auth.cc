@@ -16,7 +16,7 @@
 namespace weir::serve {
 namespace {
 
-std::string HmacSha256(std::string_view key, std::string_view data) {
+std::string HmacSha256(absl::string_view key, absl::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
@@ -24,7 +24,7 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
-bool Same(std::string_view a, std::string_view b) {
+bool Same(absl::string_view a, absl::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
@@ -50,22 +50,22 @@ std::string VerifyHook(const SourceDef& source,
   }
   if (scheme == "github") {
     const std::string* h = header("x-hub-signature-256");
-    std::string_view v = h ? std::string_view(*h) : "";
+    absl::string_view v = h ? absl::string_view(*h) : "";
     if (!h || !absl::ConsumePrefix(&v, "sha256=")) return "missing X-Hub-Signature-256";
-    std::string want = absl::BytesToHexString(HmacSha256(source.secret, body));
+    std::string want = absl::BytesToHexString(HmacSha256(source.secret, absl::string_view(body.data(), body.size())));
     return Same(absl::AsciiStrToLower(v), want) ? "" : "wrong signature";
   }
   if (scheme == "uipath") {
     const std::string* h = header("x-uipath-signature");
     if (!h) return "missing X-UiPath-Signature";
-    std::string want = absl::Base64Escape(HmacSha256(source.secret, body));
+    std::string want = absl::Base64Escape(HmacSha256(source.secret, absl::string_view(body.data(), body.size())));
     return Same(absl::StripAsciiWhitespace(*h), want) ? "" : "wrong signature";
   }
   if (scheme == "arcgis") {
     const std::string* h = header("x-esrihook-signature");
-    std::string_view v = h ? std::string_view(*h) : "";
+    absl::string_view v = h ? absl::string_view(*h) : "";
     if (!h || !absl::ConsumePrefix(&v, "sha256=")) return "missing x-esriHook-Signature";
-    std::string want = absl::Base64Escape(HmacSha256(source.secret, body));
+    std::string want = absl::Base64Escape(HmacSha256(source.secret, absl::string_view(body.data(), body.size())));
     return Same(v, want) ? "" : "wrong signature";
   }
   if (scheme == "standard") {
@@ -79,13 +79,13 @@ std::string VerifyHook(const SourceDef& source,
       return "webhook-timestamp is too far from now (replay?)";
     // A whsec_ secret is base64; any other is used as its bytes.
     std::string key = source.secret;
-    std::string_view s = source.secret;
+    absl::string_view s = source.secret;
     if (absl::ConsumePrefix(&s, "whsec_") && !absl::Base64Unescape(s, &key))
       return "the source's secret is not valid whsec_ base64";
     std::string want =
-        absl::Base64Escape(HmacSha256(key, absl::StrCat(*id, ".", *ts, ".", body)));
+        absl::Base64Escape(HmacSha256(key, absl::StrCat(*id, ".", *ts, ".", absl::string_view(body.data(), body.size()))));
     bool ok = false;
-    for (std::string_view one : absl::StrSplit(*sig, ' ', absl::SkipEmpty())) {
+    for (absl::string_view one : absl::StrSplit(*sig, ' ', absl::SkipEmpty())) {
       if (absl::ConsumePrefix(&one, "v1,")) ok |= Same(one, want);
     }
     return ok ? "" : "wrong signature";

@@ -40,6 +40,7 @@ using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
 struct Shared {
+  explicit Shared(const ServeOptions& o) : options(o) {}
   const ServeOptions& options;
   net::io_context ioc{1};
   std::unique_ptr<Service> service;  // null in bare mode
@@ -138,7 +139,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     if (queue_.empty()) {
       if (want_close_ && !closing_) {
         closing_ = true;
-        ws_.async_close(websocket::close_reason(close_code_, close_reason_),
+        ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
                         [self = this->shared_from_this()](error_code) {});
       }
       return;
@@ -229,7 +230,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     r.target = std::string(req.target());
     r.loopback_peer = loopback_;
     for (const auto& f : req)
-      r.headers.emplace_back(absl::AsciiStrToLower(std::string_view(f.name_string())),
+      r.headers.emplace_back(absl::AsciiStrToLower(std::string(f.name_string())),
                              std::string(f.value()));
     if (websocket::is_upgrade(req)) {
       std::string_view path = r.target.substr(0, r.target.find('?'));
@@ -376,7 +377,7 @@ int Run(const ServeOptions& options, FILE* err) {
     return 2;
   }
 
-  Shared shared{options};
+  Shared shared(options);
   if (!options.tls_cert.empty()) {
     shared.tls.emplace(ssl::context::tls_server);
     shared.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |

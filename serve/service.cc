@@ -45,9 +45,12 @@ namespace {
 
 using Log = std::function<void(std::string_view)>;
 
-std::string JsonString(std::string_view s) {
+// `s`: std::string, std::string_view or absl::string_view (not the same type
+// in this Abseil).
+template <class S>
+std::string JsonString(const S& s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (unsigned char c : absl::string_view(s.data(), s.size())) {
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -70,17 +73,17 @@ std::string JsonString(std::string_view s) {
 
 // A user's string inside generated rule text: `${` is literal there, so a
 // registered webhook cannot read the server's environment.
-std::string LiteralSetting(std::string_view s) {
+std::string LiteralSetting(absl::string_view s) {
   return JsonString(absl::StrReplaceAll(s, {{"${", "$${"}}));
 }
 
 HttpResponse Json(int status, std::string body) { return {status, "application/json", std::move(body)}; }
-HttpResponse Error(int status, std::string_view message) {
+HttpResponse Error(int status, absl::string_view message) {
   return Json(status, absl::StrCat("{\"error\":", JsonString(message), "}"));
 }
 
 // Same time whatever the bytes and wherever they differ.
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   size_t n = std::max(a.size(), b.size());
   unsigned char diff = a.size() == b.size() ? 0 : 1;
   for (size_t i = 0; i < n; ++i) {
@@ -90,7 +93,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0 && n > 0;
 }
 
-std::string GlobLiteral(std::string_view s) {
+std::string GlobLiteral(absl::string_view s) {
   std::string out;
   for (char c : s) {
     if (c == '*' || c == '\\') out += '\\';
@@ -99,7 +102,7 @@ std::string GlobLiteral(std::string_view s) {
   return out;
 }
 
-std::string LabelValue(std::string_view s) {
+std::string LabelValue(absl::string_view s) {
   return absl::StrReplaceAll(s, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
 }
 
@@ -159,20 +162,20 @@ class IngestSource : public Source {
       r = std::move(queue_.front());
       queue_.pop_front();
     }
-    std::string_view body = r->body;
+    absl::string_view body = r->body;
     if (!r->ndjson) {
       body = absl::StripAsciiWhitespace(body);
-      batch->Add(body, {1, 0, sequence_++});
+      batch->Add({body.data(), body.size()}, {1, 0, sequence_++});
     } else {
       uint64_t line = 0;
       size_t pos = 0;
       while (pos < body.size()) {
         size_t end = body.find('\n', pos);
-        if (end == std::string_view::npos) end = body.size();
+        if (end == absl::string_view::npos) end = body.size();
         ++line;
-        std::string_view text = body.substr(pos, end - pos);
+        absl::string_view text = body.substr(pos, end - pos);
         if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-        if (!absl::StripAsciiWhitespace(text).empty()) batch->Add(text, {line, pos, sequence_++});
+        if (!absl::StripAsciiWhitespace(text).empty()) batch->Add({text.data(), text.size()}, {line, pos, sequence_++});
         pos = end + 1;
       }
     }
@@ -216,7 +219,7 @@ class IngestSource : public Source {
   }
 
   // The pipeline stopped: whoever still waits gets 503.
-  void FailAll(std::string_view why) {
+  void FailAll(absl::string_view why) {
     std::deque<std::unique_ptr<IngestRequest>> q;
     std::map<uint64_t, std::unique_ptr<IngestRequest>> f;
     {
@@ -288,14 +291,14 @@ std::string Minify(simdjson::dom::element e) { return simdjson::minify(e); }
 // Reads the registry fields of a request (or of the stored file) into `w`;
 // fields absent keep their value (update). An error message, or "".
 std::string ReadWebhookFields(simdjson::dom::object o, bool stored, Webhook* w) {
-  static const std::set<std::string_view> kRequestKeys = {
+  static const std::set<absl::string_view> kRequestKeys = {
       "name", "url", "secret", "events", "filter", "pattern", "signature", "config", "active"};
-  static const std::set<std::string_view> kStoredKeys = {
+  static const std::set<absl::string_view> kStoredKeys = {
       "id", "name", "url", "secret", "signature", "trigger_kind", "trigger", "config", "active",
       "created"};
   int triggers = 0;
   for (auto field : o) {
-    std::string_view k = field.key;
+    absl::string_view k(field.key.data(), field.key.size());
     if (!(stored ? kStoredKeys : kRequestKeys).count(k))
       return absl::StrCat("unknown field '", k, "'");
     simdjson::dom::element v = field.value;
@@ -345,10 +348,10 @@ struct Connection {
 std::string JobRuleId(uint64_t conn) { return absl::StrCat("ws", conn, ".jobs"); }
 
 // "ws<conn>.…" -> conn.
-bool ConnOfRule(std::string_view id, uint64_t* conn) {
+bool ConnOfRule(absl::string_view id, uint64_t* conn) {
   if (!absl::ConsumePrefix(&id, "ws")) return false;
   size_t dot = id.find('.');
-  return dot != std::string_view::npos && absl::SimpleAtoi(id.substr(0, dot), conn);
+  return dot != absl::string_view::npos && absl::SimpleAtoi(id.substr(0, dot), conn);
 }
 
 class ServiceImpl;
@@ -428,10 +431,10 @@ class ServiceImpl : public Service {
  private:
   bool Allowed(const HttpRequest& r, HttpResponse* refusal) const;
   void Ingest(HttpRequest& request, Reply reply);
-  void Hook(std::string_view name, HttpRequest& request, Reply reply);
+  void Hook(absl::string_view name, HttpRequest& request, Reply reply);
   HttpResponse Metrics();
   HttpResponse Ready();
-  void Webhooks(std::string_view rest, HttpRequest& request, Reply reply);
+  void Webhooks(absl::string_view rest, HttpRequest& request, Reply reply);
 
   // Registry.
   std::string BuildWebhook(Webhook* w, std::unique_ptr<Executor>* executor);
@@ -445,7 +448,7 @@ class ServiceImpl : public Service {
   void SendTo(Connection& c, std::string msg) {
     c.peer->Send(std::make_shared<const std::string>(std::move(msg)));
   }
-  void SendError(Connection& c, std::string_view why) {
+  void SendError(Connection& c, absl::string_view why) {
     SendTo(c, absl::StrCat("{\"msgType\":\"Error\",\"message\":{\"error\":", JsonString(why),
                            "}}"));
   }
@@ -516,7 +519,8 @@ absl::Status ServeSink::OnBatch(const BatchResult& result) {
     conns_.clear();
     for (uint32_t s : slots_) {
       uint64_t c;
-      if (ConnOfRule(subs->id(s), &c)) conns_.push_back(c);
+      std::string_view id = subs->id(s);
+      if (ConnOfRule({id.data(), id.size()}, &c)) conns_.push_back(c);
     }
     std::sort(conns_.begin(), conns_.end());
     conns_.erase(std::unique(conns_.begin(), conns_.end()), conns_.end());
@@ -598,7 +602,7 @@ bool ServiceImpl::Authorized(const HttpRequest& r) const {
   if (tokens_.empty()) return r.loopback_peer;
   const std::string* h = r.Header("authorization");
   if (!h) return false;
-  std::string_view v = *h;
+  absl::string_view v = *h;
   if (!absl::ConsumePrefix(&v, "Bearer ")) return false;
   v = absl::StripAsciiWhitespace(v);
   bool ok = false;
@@ -617,8 +621,8 @@ bool ServiceImpl::Allowed(const HttpRequest& r, HttpResponse* refusal) const {
 
 void ServiceImpl::Handle(HttpRequest r, Reply reply) {
   ++requests_;
-  std::string_view path = r.target;
-  if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  absl::string_view path = r.target;
+  if (size_t q = path.find('?'); q != absl::string_view::npos) path = path.substr(0, q);
   if (path == "/healthz") return reply(Json(200, "{\"status\":\"ok\"}"));
   HttpResponse refusal;
   if (!Allowed(r, &refusal)) return reply(refusal);
@@ -639,7 +643,7 @@ void ServiceImpl::Handle(HttpRequest r, Reply reply) {
     if (method_is("POST")) Ingest(r, std::move(reply));
     return;
   }
-  std::string_view rest = path;
+  absl::string_view rest = path;
   if (absl::ConsumePrefix(&rest, "/hooks/")) {
     if (method_is("POST")) Hook(rest, r, std::move(reply));
     return;
@@ -655,7 +659,7 @@ void ServiceImpl::Handle(HttpRequest r, Reply reply) {
 void ServiceImpl::Ingest(HttpRequest& r, Reply reply) {
   const std::string* ct = r.Header("content-type");
   std::string type = ct ? absl::AsciiStrToLower(absl::StripAsciiWhitespace(
-                              std::string_view(*ct).substr(0, ct->find(';'))))
+                              absl::string_view(*ct).substr(0, ct->find(';'))))
                         : "application/json";
   auto req = std::make_unique<IngestRequest>();
   if (type == "application/x-ndjson" || type == "application/ndjson") {
@@ -671,11 +675,11 @@ void ServiceImpl::Ingest(HttpRequest& r, Reply reply) {
     keep(Error(503, stopping_ ? "shutting down" : "too many requests waiting; retry later"));
 }
 
-void ServiceImpl::Hook(std::string_view name, HttpRequest& r, Reply reply) {
+void ServiceImpl::Hook(absl::string_view name, HttpRequest& r, Reply reply) {
   SourceDef source;
   {
     std::lock_guard<std::mutex> l(rules_mu_);
-    auto it = sources_.find(name);
+    auto it = sources_.find(std::string(name));
     if (it == sources_.end()) return reply(Error(404, absl::StrCat("no source '", name, "'")));
     source = it->second;
   }
@@ -882,7 +886,7 @@ absl::Status ServiceImpl::ApplyRules(std::vector<RuleDef> add,
   return absl::OkStatus();
 }
 
-void ServiceImpl::Webhooks(std::string_view rest, HttpRequest& r, Reply reply) {
+void ServiceImpl::Webhooks(absl::string_view rest, HttpRequest& r, Reply reply) {
   std::lock_guard<std::mutex> l(rules_mu_);
   auto parse = [&](simdjson::dom::parser& p, simdjson::dom::object* o) {
     simdjson::dom::element doc;
@@ -923,8 +927,8 @@ void ServiceImpl::Webhooks(std::string_view rest, HttpRequest& r, Reply reply) {
     if (absl::Status st = ApplyRules({w.rule}, {}); !st.ok()) return reply(Error(500, st.message()));
     return reply(Json(201, absl::StrCat("{\"id\":", JsonString(w.id), ",\"success\":true}")));
   }
-  std::vector<std::string_view> parts = absl::StrSplit(rest, '/');
-  auto it = webhooks_.find(parts[0]);
+  std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
+  auto it = webhooks_.find(std::string(parts[0]));
   if (it == webhooks_.end() || parts.size() > 2)
     return reply(Error(404, absl::StrCat("no webhook '", parts[0], "'")));
   Webhook& w = it->second;
@@ -1025,7 +1029,12 @@ std::string ServiceImpl::UpdateJobs(uint64_t id, Connection& c) {
     r.id = rid;
     r.dialect = "filter";
     std::vector<Predicate> preds;
-    for (const auto& j : c.jobs) preds.push_back({PredicateKind::kTextGlob, GlobLiteral(j)});
+    for (const auto& j : c.jobs) {
+      Predicate p;
+      p.kind = PredicateKind::kTextGlob;
+      p.text = GlobLiteral(j);
+      preds.push_back(std::move(p));
+    }
     for (const auto& p : job_paths_) {
       Conjunction k;
       k.all_of.push_back(Clause{p, preds, false});
@@ -1055,7 +1064,7 @@ void ServiceImpl::WsMessage(uint64_t id, std::string_view text) {
     std::string_view token;
     if (!o["token"].get_string().get(token) && !tokens_.empty()) {
       bool ok = false;
-      for (const auto& t : tokens_) ok |= ConstantTimeEquals(token, t);
+      for (const auto& t : tokens_) ok |= ConstantTimeEquals({token.data(), token.size()}, t);
       if (ok) c.authorized = true;
     }
     if (!c.authorized) {
@@ -1127,7 +1136,7 @@ void ServiceImpl::WsMessage(uint64_t id, std::string_view text) {
     }
     std::string_view sub;
     if (!o["subscription"].get_string().get(sub)) {
-      std::string rid = absl::StrCat("ws", id, ".", sub);
+      std::string rid = absl::StrCat("ws", id, ".", absl::string_view(sub.data(), sub.size()));
       if (c.rules.erase(rid)) {
         auto next = RuleSet::Update(subs_, {}, {rid});
         if (next.ok()) subs_ = *next;
@@ -1143,7 +1152,7 @@ void ServiceImpl::WsMessage(uint64_t id, std::string_view text) {
 
 void ServiceImpl::Reload() {
   LoadResult loaded = LoadRuleFiles(options_.rule_files);
-  auto fail = [&](const std::vector<Diagnostic>& diags, std::string_view extra) {
+  auto fail = [&](const std::vector<Diagnostic>& diags, absl::string_view extra) {
     ++reloads_failed_;
     for (const auto& d : diags) log_(absl::StrCat("weir serve: ", d.ToString()));
     if (!extra.empty()) log_(absl::StrCat("weir serve: ", extra));

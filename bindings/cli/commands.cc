@@ -21,6 +21,7 @@
 #include "bindings/cli/filter.h"
 #include "bindings/cli/load.h"
 #include "bindings/cli/run.h"
+#include "bindings/cli/serve.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/rules.h"
@@ -40,6 +41,7 @@ constexpr char kUsage[] =
     "  bench -r RULES [-r RULES]... [--threads N] [--json] [--repeat K] EVENTS\n"
     "                                 offline benchmark: compile time, events/s, MB/s, matches,\n"
     "                                 peak memory (and per-rule hit counts with --json)\n"
+    "  serve -r RULES... [options]    HTTP ingest, WebSocket push, webhook registry\n"
     "\n"
     "Run 'weir <command> --help' for the options of a command.\n";
 
@@ -686,6 +688,8 @@ int Main(int argc, char** argv, FILE* out, FILE* err) {
   if (cmd == "compile") return Compile(a, out, err);
   if (cmd == "filter") return Filter(a, out, err);
   if (cmd == "bench") return Bench(a, out, err);
+  if (cmd == "serve")
+    return Serve({a.argv.begin() + static_cast<long>(a.i), a.argv.end()}, out, err);
   if (cmd == "run" || cmd == "replay") {
     std::vector<std::string> rest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
     return cmd == "run" ? Run(rest, out, err) : Replay(rest, out, err);
