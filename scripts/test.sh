@@ -24,7 +24,7 @@ cmake --build "$root/build-asan" -j"$jobs" --target weir_sanitizer_tests
 echo "== TSan (concurrency)"
 cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWEIR_SANITIZE=thread -DWEIR_BUILD_BENCH=OFF >/dev/null
-cmake --build "$root/build-tsan" -j"$jobs" --target concurrency_test weir
+cmake --build "$root/build-tsan" -j"$jobs" --target concurrency_test stream_concurrency_test weir
 (cd "$root/build-tsan" && ctest --output-on-failure -L concurrency)
 # The threaded CLI pipeline under TSan, on a few thousand events.
 for i in $(seq 200); do cat "$root/examples/workflow-service/events.ndjson"; done |

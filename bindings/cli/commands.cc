@@ -1,30 +1,32 @@
 #include "bindings/cli/commands.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bindings/cli/filter.h"
-#include "bindings/cli/load.h"
-#include "bindings/cli/run.h"
 #include "bindings/cli/serve.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
+#include "weir/open.h"
 #include "weir/rules.h"
+#include "weir/stream.h"
 
 namespace weir::cli {
 namespace {
@@ -130,10 +132,10 @@ struct Args {
   }
 };
 
-void PrintDiagnostics(const LoadResult& lr, FILE* err) {
-  for (const Diagnostic& d : lr.diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
-  fprintf(err, "weir: %zu error%s in the rules; nothing was processed\n", lr.diagnostics.size(),
-          lr.diagnostics.size() == 1 ? "" : "s");
+void PrintDiagnostics(const std::vector<Diagnostic>& diagnostics, FILE* err) {
+  for (const Diagnostic& d : diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
+  fprintf(err, "weir: %zu error%s in the rules; nothing was processed\n", diagnostics.size(),
+          diagnostics.size() == 1 ? "" : "s");
 }
 
 double MsSince(std::chrono::steady_clock::time_point t0) {
@@ -146,49 +148,6 @@ long PeakRssKb() {
   return ru.ru_maxrss;  // kilobytes on Linux
 }
 
-// A whole file mapped read-only (no copy: a compiled rule file of 100k
-// rules is tens of MB).
-class MappedFile {
- public:
-  ~MappedFile() {
-    if (data_) munmap(data_, size_);
-  }
-  // False (with errno set) when the file cannot be mapped.
-  bool Open(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY);
-    if (fd < 0) return false;
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0;
-    if (ok && st.st_size > 0) {
-      size_ = static_cast<size_t>(st.st_size);
-      void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      ok = p != MAP_FAILED;
-      data_ = ok ? p : nullptr;
-    }
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return ok;
-  }
-  std::string_view view() const {
-    return data_ ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view();
-  }
-
- private:
-  void* data_ = nullptr;
-  size_t size_ = 0;
-};
-
-// The first bytes of a file ("" when it cannot be read: the loader says why).
-std::string Head(const std::string& path) {
-  char buf[8];
-  int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) return "";
-  ssize_t n = read(fd, buf, sizeof buf);
-  close(fd);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
-
 // The command's rule set lives until the process ends: freeing 100k rules
 // piece by piece would only delay the exit (as compilers skip freeing their
 // ASTs). Still reachable, so leak checkers do not report it.
@@ -197,67 +156,36 @@ void KeepUntilExit(std::shared_ptr<const RuleSet> rules) {
   kept->push_back(std::move(rules));
 }
 
-}  // namespace
+struct LoadedRules {
+  std::shared_ptr<const RuleSet> rules;
+  std::map<std::string, ActionDef> actions;
+  bool from_compiled_file = false;
+  double load_ms = 0, compile_ms = 0;
+  long rss_loaded_kb = 0;
+};
 
-
-// Loads rule files (YAML or JSON) and compiles them, or reads one compiled
-// rule file (weir compile). Prints diagnostics; false on failure.
+// Opens the rules (rule files, or one compiled rule file) and prints what
+// went wrong; false on failure.
 bool LoadRules(const std::vector<std::string>& files, FILE* err, LoadedRules* out,
-               const LoadOptions& options) {
-  auto t0 = std::chrono::steady_clock::now();
-  for (const std::string& f : files) {
-    if (!IsCompiledRuleFile(Head(f))) continue;
-    if (files.size() > 1) {
-      fprintf(err, "weir: %s is a compiled rule file; it cannot be combined with other rule files\n",
-              f.c_str());
-      return false;
-    }
-    MappedFile file;
-    if (!file.Open(f)) {
-      fprintf(err, "weir: cannot read %s: %s\n", f.c_str(), strerror(errno));
-      return false;
-    }
-    auto c = ReadCompiledRules(file.view(), options);
-    if (!c.ok()) {
-      fprintf(err, "weir: %s: %s\n", f.c_str(), std::string(c.status().message()).c_str());
-      return false;
-    }
-    if (!c->ok()) {
-      LoadResult lr;
-      lr.diagnostics = std::move(c->diagnostics);
-      PrintDiagnostics(lr, err);
-      return false;
-    }
-    out->rules = std::move(c->rules);
-    KeepUntilExit(out->rules);
-    out->actions = std::move(c->actions);
-    out->from_compiled_file = true;
-    out->load_ms = MsSince(t0);
-    out->rss_loaded_kb = PeakRssKb();
-    return true;
-  }
-  LoadResult lr = LoadRuleFiles(files, options);
-  out->load_ms = MsSince(t0);
-  out->rss_loaded_kb = PeakRssKb();
-  if (!lr.ok()) {
-    PrintDiagnostics(lr, err);
+               const LoadOptions& options = {}) {
+  auto opened = OpenRules(files, options);
+  if (!opened.ok()) {
+    fprintf(err, "weir: %s\n", std::string(opened.status().message()).c_str());
     return false;
   }
-  out->actions = std::move(lr.ruleset.actions);
-  auto t1 = std::chrono::steady_clock::now();
-  auto compiled = RuleSet::Compile(std::move(lr.ruleset.rules));
-  out->compile_ms = MsSince(t1);
-  if (!compiled.ok()) {
-    fprintf(err, "weir: cannot compile the rules: %s\n",
-            std::string(compiled.status().message()).c_str());
+  if (!opened->ok()) {
+    PrintDiagnostics(opened->diagnostics, err);
     return false;
   }
-  out->rules = *std::move(compiled);
+  out->rules = std::move(opened->rules);
   KeepUntilExit(out->rules);
+  out->actions = std::move(opened->actions);
+  out->from_compiled_file = opened->from_compiled_file;
+  out->load_ms = opened->timings.load_ms;
+  out->compile_ms = opened->timings.compile_ms;
+  out->rss_loaded_kb = opened->timings.peak_rss_kb_after_load;
   return true;
 }
-
-namespace {
 
 int Usage(FILE* err, const char* text, const std::string& msg) {
   fprintf(err, "weir: %s\n\n%s", msg.c_str(), text);
@@ -308,6 +236,55 @@ bool SharedOption(const std::string& s, Args& a, const char* usage, FILE* err,
   }
   return true;
 }
+
+// SIGINT and SIGTERM during `weir filter` stop the pipeline: what was read
+// is matched and written before the command exits. The handler only writes
+// to a pipe; a thread reads it and calls Pipeline::Stop().
+std::atomic<int> g_signal{0};
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void OnStopSignal(int sig) {
+  g_signal = sig;
+  int saved = errno;
+  char c = 1;
+  [[maybe_unused]] ssize_t n = write(g_signal_pipe[1], &c, 1);
+  errno = saved;
+}
+
+class StopOnSignal {
+ public:
+  explicit StopOnSignal(Pipeline* pipeline) {
+    if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
+    thread_ = std::thread([pipeline] {
+      char c;
+      while (read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      if (g_signal) pipeline->Stop();
+    });
+    struct sigaction sa = {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns and re-checks
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignal() {
+    if (!thread_.joinable()) return;
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    char c = 0;
+    [[maybe_unused]] ssize_t n = write(g_signal_pipe[1], &c, 1);  // ends the thread
+    thread_.join();
+    close(g_signal_pipe[0]);
+    close(g_signal_pipe[1]);
+  }
+  // The signal that stopped the pipeline; 0 if none.
+  int signal() const { return g_signal; }
+
+ private:
+  std::thread thread_;
+  struct sigaction old_int_ = {}, old_term_ = {};
+};
 
 int Check(Args& a, FILE* out, FILE* err) {
   std::vector<std::string> files;
@@ -464,7 +441,10 @@ int Filter(Args& a, FILE* out, FILE* err) {
   }
   FilterStats stats;
   int rc = 0;
+  Pipeline pipeline(rules, ToPipelineOptions(o));
+  StopOnSignal stopper(&pipeline);
   for (const std::string& in : inputs) {
+    if (pipeline.stopped()) break;
     int fd = 0;
     if (in != "-") {
       fd = open(in.c_str(), O_RDONLY);
@@ -474,7 +454,7 @@ int Filter(Args& a, FILE* out, FILE* err) {
         continue;
       }
     }
-    absl::Status st = FilterInput(rules, fd, in, o, &stats);
+    absl::Status st = FilterInput(pipeline, fd, in, o, &stats);
     if (fd != 0) close(fd);
     if (!st.ok()) {
       fprintf(err, "weir: %s: %s\n", in.c_str(), std::string(st.message()).c_str());
@@ -497,6 +477,7 @@ int Filter(Args& a, FILE* out, FILE* err) {
             static_cast<unsigned long long>(stats.bad),
             static_cast<unsigned long long>(stats.lines));
   }
+  if (int sig = stopper.signal()) return 128 + sig;
   if (rc) return rc;
   return stats.bad > 0 ? 1 : 0;
 }
@@ -574,8 +555,9 @@ int Bench(Args& a, FILE* out, FILE* err) {
     // Bad lines are counted, not listed, after the first pass.
     FILE* devnull = k == 0 ? nullptr : fopen("/dev/null", "w");
     if (devnull) o.err = devnull;
+    Pipeline pipeline(rules, ToPipelineOptions(o));
     auto ts = std::chrono::steady_clock::now();
-    absl::Status st = FilterInput(rules, fd, in, o, &stats);
+    absl::Status st = FilterInput(pipeline, fd, in, o, &stats);
     seconds.push_back(MsSince(ts) / 1000);
     if (devnull) fclose(devnull);
     o.err = err;
@@ -690,10 +672,6 @@ int Main(int argc, char** argv, FILE* out, FILE* err) {
   if (cmd == "bench") return Bench(a, out, err);
   if (cmd == "serve")
     return Serve({a.argv.begin() + static_cast<long>(a.i), a.argv.end()}, out, err);
-  if (cmd == "run" || cmd == "replay") {
-    std::vector<std::string> rest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
-    return cmd == "run" ? Run(rest, out, err) : Replay(rest, out, err);
-  }
   return Usage(err, kUsage, absl::StrCat("unknown command '", cmd, "'"));
 }
 

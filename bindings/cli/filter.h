@@ -1,5 +1,6 @@
-// The NDJSON filter stage shared by `weir filter` and `weir bench`: reads
-// lines, matches them on N threads, emits results in input order.
+// `weir filter`'s output: a Sink that formats matched events on the
+// matching threads and writes them, bad-line reports and rule hit counts in
+// input order. `weir bench` uses it without output.
 #ifndef WEIR_BINDINGS_CLI_FILTER_H_
 #define WEIR_BINDINGS_CLI_FILTER_H_
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "weir/engine.h"
+#include "weir/stream.h"
 
 namespace weir::cli {
 
@@ -31,10 +33,23 @@ struct FilterStats {
   std::vector<uint64_t> rule_hits;  // by rule index
 };
 
-// Runs one input (fd, shown as `name` in messages).
-absl::Status FilterInput(const std::shared_ptr<const RuleSet>& rules, int fd,
-                         const std::string& name, const FilterOptions& options,
-                         FilterStats* stats);
+class FormatSink : public Sink {
+ public:
+  FormatSink(const FilterOptions& options, FilterStats* stats) : o_(options), stats_(stats) {}
+  void Prepare(BatchResult* result) override;
+  absl::Status OnBatch(const BatchResult& result) override;
+
+ private:
+  const FilterOptions& o_;
+  FilterStats* stats_;
+  std::string errors_;  // scratch
+};
+
+PipelineOptions ToPipelineOptions(const FilterOptions& options);
+
+// Runs one input (fd, shown as `name` in messages) through `pipeline`.
+absl::Status FilterInput(Pipeline& pipeline, int fd, const std::string& name,
+                         const FilterOptions& options, FilterStats* stats);
 
 }  // namespace weir::cli
 

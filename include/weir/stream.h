@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "weir/engine.h"
 
@@ -55,6 +56,7 @@ class EventBatch {
   bool too_long(const Event& e) const { return e.full_length > e.length; }
   const std::vector<Event>& events() const { return events_; }
   bool empty() const { return events_.empty(); }
+  const char* data() const { return data_; }
 
   // Building a batch (sources): drops the events, keeps the buffer.
   void Clear();
@@ -64,6 +66,8 @@ class EventBatch {
   // writes into it, then Commit()s what it wrote and AddRef()s the events.
   char* Reserve(size_t n);
   void Commit(size_t n);
+  // Drops the bytes from `n` on (a partial line that goes to the next batch).
+  void Truncate(size_t n);
   size_t size() const { return size_; }
   void AddRef(const Event& e) { events_.push_back(e); }
 
@@ -78,6 +82,7 @@ class EventBatch {
 
  private:
   void Grow(size_t n);
+  void Pad();
   char* data_ = nullptr;
   size_t size_ = 0, capacity_ = 0;
   std::vector<Event> events_;
@@ -140,6 +145,8 @@ struct BatchResult {
   // The rule set this batch was matched with (hot reload may swap it).
   std::shared_ptr<const RuleSet> rules;
   std::vector<Match> matches;
+  // Where matches[i].rules point: every match's rule slots, one after another.
+  std::vector<uint32_t> match_rules;
   std::vector<BadEvent> bad;
   uint64_t lines = 0, blank = 0, events = 0, bytes = 0;
   // Free for Sink::Prepare (work done on the matching thread, e.g. output
@@ -187,6 +194,9 @@ class Pipeline {
   // was read is done. Thread-safe; may be called from a thread that a signal
   // handler wakes.
   void Stop();
+  // Whether Stop() was called. A stopped pipeline stays stopped: Run()
+  // returns at once.
+  bool stopped() const;
 
  private:
   struct State;
