@@ -86,7 +86,7 @@ class Server:
     def ws_url(self):
         return f"ws://{self.addr[0]}:{self.addr[1]}/ws"
 
-    def signal(self, sig):
+    def send(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):

@@ -266,7 +266,7 @@ def test_sighup_reload_keeps_running_set_on_mistakes(serve, tmp_path):
     s = serve([rules])
     assert s.post_events([{"kind": "a"}])[1]["matched"] == 1
     rules.write_text("rules:\n  - id: a\n    filter: {kind: a}\n    colour: red\n")
-    s.signal(signal.SIGHUP)
+    s.send(signal.SIGHUP)
     deadline = time.time() + 10
     while "reload refused" not in s.output() and time.time() < deadline:
         time.sleep(0.05)
@@ -274,7 +274,7 @@ def test_sighup_reload_keeps_running_set_on_mistakes(serve, tmp_path):
     assert s.json("GET", "/readyz")[0] == 200
     assert s.post_events([{"kind": "a"}])[1]["matched"] == 1
     rules.write_text("rules:\n  - id: b\n    filter: {kind: b}\n")
-    s.signal(signal.SIGHUP)
+    s.send(signal.SIGHUP)
     deadline = time.time() + 10
     while "reloaded" not in s.output() and time.time() < deadline:
         time.sleep(0.05)
