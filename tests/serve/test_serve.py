@@ -166,7 +166,7 @@ rules:
     deadline = time.time() + 10
     while time.time() < deadline and not (out.exists() and out.read_text().strip()):
         time.sleep(0.05)
-    assert json.loads(out.read_text().splitlines()[0]) == reply
+    assert json.loads(out.read_text().splitlines()[0])["event"] == reply
     assert s.stop() == 0
 
 
