@@ -328,3 +328,42 @@ rules:
     out = s.output()
     assert "ui-secret" not in out and secret not in out
     assert s.stop() == 0
+
+
+def test_tls(serve, tmp_path):
+    import ssl
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True,
+                   timeout=60)
+    s = serve(RULES, ["--tls-cert", str(cert), "--tls-key", str(key)])
+    ctx = ssl.create_default_context(cafile=str(cert))
+    import http.client
+    c = http.client.HTTPSConnection(*s.addr, context=ctx, timeout=10)
+    c.request("POST", "/events", '{"jobId":"t1"}', {"Content-Type": "application/json"})
+    r = c.getresponse()
+    assert r.status == 202 and json.loads(r.read())["accepted"] == 1
+    c.close()
+
+    async def main():
+        url = f"wss://{s.addr[0]}:{s.addr[1]}/ws"
+        async with websockets.connect(url, ssl=ctx) as ws:
+            await ws.send(json.dumps({"msgType": "subscribe", "jobIds": ["t1"]}))
+            await sync(ws)
+
+            def post():
+                c = http.client.HTTPSConnection(*s.addr, context=ctx, timeout=10)
+                c.request("POST", "/events", '{"jobId":"t1","n":2}',
+                          {"Content-Type": "application/json"})
+                assert c.getresponse().status == 202
+            await asyncio.to_thread(post)
+            assert await asyncio.wait_for(ws.recv(), 10) == '{"jobId":"t1","n":2}'
+
+    run(main())
+    # Plain HTTP on the TLS port is refused.
+    plain = socket.create_connection(s.addr, timeout=5)
+    plain.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"200 OK" not in plain.recv(100)
+    plain.close()
+    assert s.stop() == 0
