@@ -19,6 +19,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 sed "s/actions: \[stdout\]/actions: [sink]/" "$root/examples/workflow-manager/rules.yaml" \
   > "$tmp/rules.yaml"
 printf 'actions:\n  sink: {file: {path: "%s/out.ndjson"}}\n' "$tmp" >> "$tmp/rules.yaml"
+# The same rules without actions: matching and the 202 path only.
+sed "/actions: \[stdout\]/d" "$root/examples/workflow-manager/rules.yaml" > "$tmp/match.yaml"
 
 start() {  # start NAME ARGS...: a server on a free port; sets port
   local name=$1; shift
@@ -36,13 +38,17 @@ run() {  # run LABEL PORT ARGS...
 
 start bare --bare
 bare=$port
+start match -r "$tmp/match.yaml" --state "$tmp/state-match" --threads "${THREADS:-1}"
+matching=$port
 start serve -r "$tmp/rules.yaml" --state "$tmp/state" --threads "${THREADS:-1}"
 served=$port
 for rep in 1 2 3; do
   echo "-- run $rep"
   run "bare, 1 event/request, 16 conns" $bare -n "$n_single" -c 16 --batch 1
-  run "serve, 1 event/request, 16 conns" $served -n "$n_single" -c 16 --batch 1
+  run "match only, 1 event/request" $matching -n "$n_single" -c 16 --batch 1
+  run "match+outbox, 1 event/request" $served -n "$n_single" -c 16 --batch 1
   run "bare, 1000 events/request, 4 conns" $bare -n "$n_batch" -c 4 --batch 1000
-  run "serve, 1000 events/request, 4 conns" $served -n "$n_batch" -c 4 --batch 1000
+  run "match only, 1000 events/request" $matching -n "$n_batch" -c 4 --batch 1000
+  run "match+outbox, 1000 events/request" $served -n "$n_batch" -c 4 --batch 1000
 done
 echo "matched actions written: $(wc -l < "$tmp/out.ndjson") (delivery continues after the 202s)"
