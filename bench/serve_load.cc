@@ -66,13 +66,20 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Usage("a flag needs a value");
       return argv[++i];
     };
-    if (a == "--port") port = atoi(value());
-    else if (a == "-n") total = atol(value());
-    else if (a == "-c") conns = atoi(value());
-    else if (a == "--batch") batch = atol(value());
-    else if (a == "--events") file = value();
-    else if (a == "--json") json = true;
-    else Usage("unknown flag");
+    if (a == "--port")
+      port = atoi(value());
+    else if (a == "-n")
+      total = atol(value());
+    else if (a == "-c")
+      conns = atoi(value());
+    else if (a == "--batch")
+      batch = atol(value());
+    else if (a == "--events")
+      file = value();
+    else if (a == "--json")
+      json = true;
+    else
+      Usage("unknown flag");
   }
   if (port <= 0 || conns <= 0 || total <= 0 || batch <= 0 || file.empty())
     Usage("--port, --events, -n, -c and --batch are needed (positive)");
@@ -164,13 +171,15 @@ int main(int argc, char** argv) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   long events = done * batch;
   if (json) {
-    printf("{\"requests\":%ld,\"accepted_202\":%ld,\"events\":%ld,\"batch\":%ld,\"connections\":%d,"
-           "\"seconds\":%.3f,\"requests_per_s\":%.0f,\"events_per_s\":%.0f}\n",
-           done, ok, events, batch, conns, secs, done / secs, events / secs);
+    printf(
+        "{\"requests\":%ld,\"accepted_202\":%ld,\"events\":%ld,\"batch\":%ld,\"connections\":%d,"
+        "\"seconds\":%.3f,\"requests_per_s\":%.0f,\"events_per_s\":%.0f}\n",
+        done, ok, events, batch, conns, secs, done / secs, events / secs);
   } else {
-    printf("requests %ld (202: %ld)  events %ld  batch %ld  connections %d  %.3f s  %.0f req/s  "
-           "%.0f events/s\n",
-           done, ok, events, batch, conns, secs, done / secs, events / secs);
+    printf(
+        "requests %ld (202: %ld)  events %ld  batch %ld  connections %d  %.3f s  %.0f req/s  "
+        "%.0f events/s\n",
+        done, ok, events, batch, conns, secs, done / secs, events / secs);
   }
   for (auto& c : cs) close(c.fd);
   return ok == done ? 0 : 1;

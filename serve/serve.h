@@ -22,7 +22,7 @@ struct ServeOptions {
   std::vector<std::string> rule_files;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
   std::string state_dir = ".weir-state";
-  std::string token_file;  // one token a line; empty: loopback clients only
+  std::string token_file;         // one token a line; empty: loopback clients only
   std::string tls_cert, tls_key;  // both or neither (PEM files)
   SyncMode sync = SyncMode::kNormal;
   int threads = 1;  // matching threads
@@ -32,15 +32,15 @@ struct ServeOptions {
   std::vector<std::string> job_id_paths;
 
   // Limits (docs/limits.md).
-  size_t max_body = 16 << 20;             // a longer request body: 413
-  size_t max_header = 16 << 10;           // request line and headers: 431
-  size_t max_ws_message = 1 << 20;        // a longer client message closes it (1009)
-  size_t max_clients = 10'000;            // WebSocket connections; more: 503
-  size_t client_queue = 4096;             // messages waiting for one client; more: closed
-  size_t max_pending_requests = 1024;     // ingest requests waiting to be matched; more: 503
-  int http_idle_seconds = 30;             // a quiet HTTP connection is closed
-  int ws_idle_seconds = 300;              // a WebSocket that answers no ping is closed
-  int drain_seconds = 30;                 // SIGTERM: deliveries get this long
+  size_t max_body = 16 << 20;          // a longer request body: 413
+  size_t max_header = 16 << 10;        // request line and headers: 431
+  size_t max_ws_message = 1 << 20;     // a longer client message closes it (1009)
+  size_t max_clients = 10'000;         // WebSocket connections; more: 503
+  size_t client_queue = 4096;          // messages waiting for one client; more: closed
+  size_t max_pending_requests = 1024;  // ingest requests waiting to be matched; more: 503
+  int http_idle_seconds = 30;          // a quiet HTTP connection is closed
+  int ws_idle_seconds = 300;           // a WebSocket that answers no ping is closed
+  int drain_seconds = 30;              // SIGTERM: deliveries get this long
 
   // Where the listening address is written once bound ("" none): tests and
   // scripts that ask for port 0.

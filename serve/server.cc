@@ -1,18 +1,9 @@
 // The network side of `weir serve`: HTTP/1.1, WebSocket and TLS on one
 // io_context and one thread, with Boost.Beast. All Beast code lives in this
 // file (its translation units are heavy to compile).
-#include <utility>  // first: Boost 1.74's asio headers need it with g++ 12
-
 #include <signal.h>
 
 #include <atomic>
-#include <cstdio>
-#include <deque>
-#include <memory>
-#include <optional>
-#include <string>
-#include <thread>
-
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +12,13 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>  // first: Boost 1.74's asio headers need it with g++ 12
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -139,8 +137,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     if (queue_.empty()) {
       if (want_close_ && !closing_) {
         closing_ = true;
-        ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
-                        [self = this->shared_from_this()](error_code) {});
+        ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+            [self = this->shared_from_this()](error_code) {});
       }
       return;
     }
@@ -207,8 +206,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     parser_->body_limit(shared_.options.max_body);
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::seconds(shared_.options.http_idle_seconds));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(error_code ec) {
@@ -238,19 +238,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         return Write({404, "application/json", "{\"error\":\"WebSocket is at /ws\"}"}, false);
       if (auto refusal = shared_.service->CheckUpgrade(r)) return Write(std::move(*refusal), false);
       bool authorized = shared_.service->Authorized(r);
-      auto ws =
-          std::make_shared<WsSession<Stream>>(shared_, std::move(stream_), authorized);
+      auto ws = std::make_shared<WsSession<Stream>>(shared_, std::move(stream_), authorized);
       ws->Accept(parser_->release());
       return;
     }
     r.body = std::move(req.body());
     auto ex = beast::get_lowest_layer(stream_).get_executor();
-    shared_.service->Handle(std::move(r),
-                            [self = this->shared_from_this(), ex](HttpResponse resp) {
-                              net::post(ex, [self, resp = std::move(resp)]() mutable {
-                                self->Write(std::move(resp), self->keep_alive_);
-                              });
-                            });
+    shared_.service->Handle(std::move(r), [self = this->shared_from_this(), ex](HttpResponse resp) {
+      net::post(ex, [self, resp = std::move(resp)]() mutable {
+        self->Write(std::move(resp), self->keep_alive_);
+      });
+    });
   }
 
   // The benchmark baseline: the same parsing and answers, no matching.
@@ -325,8 +323,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
             beast::ssl_stream<beast::tcp_stream>(std::move(stream), *self->shared_.tls), loopback)
             ->Start();
       } else {
-        std::make_shared<HttpSession<beast::tcp_stream>>(self->shared_, std::move(stream),
-                                                         loopback)
+        std::make_shared<HttpSession<beast::tcp_stream>>(self->shared_, std::move(stream), loopback)
             ->Start();
       }
       self->Accept();
@@ -416,9 +413,9 @@ int Run(const ServeOptions& options, FILE* err) {
     return 2;
   }
   tcp::endpoint bound = acceptor.local_endpoint(ec);
-  std::string where = addr.is_v6() ? absl::StrCat("[", bound.address().to_string(), "]:",
-                                                  bound.port())
-                                   : absl::StrCat(bound.address().to_string(), ":", bound.port());
+  std::string where = addr.is_v6()
+                          ? absl::StrCat("[", bound.address().to_string(), "]:", bound.port())
+                          : absl::StrCat(bound.address().to_string(), ":", bound.port());
   auto listener = std::make_shared<Listener>(shared, std::move(acceptor));
   listener->Accept();
   if (!options.port_file.empty()) {

@@ -52,11 +52,21 @@ std::string JsonString(const S& s) {
   std::string out = "\"";
   for (unsigned char c : absl::string_view(s.data(), s.size())) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -77,7 +87,9 @@ std::string LiteralSetting(absl::string_view s) {
   return JsonString(absl::StrReplaceAll(s, {{"${", "$${"}}));
 }
 
-HttpResponse Json(int status, std::string body) { return {status, "application/json", std::move(body)}; }
+HttpResponse Json(int status, std::string body) {
+  return {status, "application/json", std::move(body)};
+}
 HttpResponse Error(int status, absl::string_view message) {
   return Json(status, absl::StrCat("{\"error\":", JsonString(message), "}"));
 }
@@ -118,8 +130,8 @@ struct IngestRequest {
 
 void Answer(IngestRequest& r) {
   if (!r.reply) return;
-  std::string body = absl::StrCat("{\"accepted\":", r.accepted, ",\"matched\":", r.matched,
-                                  ",\"bad\":[");
+  std::string body =
+      absl::StrCat("{\"accepted\":", r.accepted, ",\"matched\":", r.matched, ",\"bad\":[");
   size_t shown = std::min<size_t>(r.bad.size(), 1000);
   for (size_t i = 0; i < shown; ++i)
     absl::StrAppend(&body, i ? "," : "", "{\"line\":", r.bad[i].first,
@@ -175,7 +187,8 @@ class IngestSource : public Source {
         ++line;
         absl::string_view text = body.substr(pos, end - pos);
         if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-        if (!absl::StripAsciiWhitespace(text).empty()) batch->Add({text.data(), text.size()}, {line, pos, sequence_++});
+        if (!absl::StripAsciiWhitespace(text).empty())
+          batch->Add({text.data(), text.size()}, {line, pos, sequence_++});
         pos = end + 1;
       }
     }
@@ -253,9 +266,9 @@ struct Webhook {
   std::string trigger_json;  // as given, minified
   std::string config_json;   // "" when none
   bool active = true;
-  int64_t created = 0;       // Unix ms
-  RuleDef rule;              // built from the above
-  std::string target;        // the executor's, for metrics and activation
+  int64_t created = 0;  // Unix ms
+  RuleDef rule;         // built from the above
+  std::string target;   // the executor's, for metrics and activation
 };
 
 std::string WebhookRuleId(const std::string& id) { return "webhook." + id; }
@@ -263,8 +276,8 @@ std::string WebhookRuleId(const std::string& id) { return "webhook." + id; }
 // The registry entry without its secret.
 std::string WebhookJson(const Webhook& w) {
   std::string out = absl::StrCat("{\"id\":", JsonString(w.id), ",\"name\":", JsonString(w.name),
-                                 ",\"url\":", JsonString(w.url), ",\"secret\":",
-                                 w.secret.empty() ? "null" : "\"********\"");
+                                 ",\"url\":", JsonString(w.url),
+                                 ",\"secret\":", w.secret.empty() ? "null" : "\"********\"");
   if (!w.signature.empty()) absl::StrAppend(&out, ",\"signature\":", JsonString(w.signature));
   absl::StrAppend(&out, ",", JsonString(w.trigger_kind), ":", w.trigger_json);
   if (!w.config_json.empty()) absl::StrAppend(&out, ",\"config\":", w.config_json);
@@ -275,11 +288,11 @@ std::string WebhookJson(const Webhook& w) {
 
 // With the secret: only for the file in DIR (mode 0600).
 std::string WebhookStoredJson(const Webhook& w) {
-  std::string out = absl::StrCat("{\"id\":", JsonString(w.id), ",\"name\":", JsonString(w.name),
-                                 ",\"url\":", JsonString(w.url), ",\"secret\":",
-                                 JsonString(w.secret), ",\"signature\":", JsonString(w.signature),
-                                 ",\"trigger_kind\":", JsonString(w.trigger_kind),
-                                 ",\"trigger\":", w.trigger_json);
+  std::string out = absl::StrCat(
+      "{\"id\":", JsonString(w.id), ",\"name\":", JsonString(w.name),
+      ",\"url\":", JsonString(w.url), ",\"secret\":", JsonString(w.secret),
+      ",\"signature\":", JsonString(w.signature), ",\"trigger_kind\":", JsonString(w.trigger_kind),
+      ",\"trigger\":", w.trigger_json);
   if (!w.config_json.empty()) absl::StrAppend(&out, ",\"config\":", w.config_json);
   absl::StrAppend(&out, ",\"active\":", w.active ? "true" : "false", ",\"created\":", w.created,
                   "}");
@@ -294,8 +307,8 @@ std::string ReadWebhookFields(simdjson::dom::object o, bool stored, Webhook* w) 
   static const std::set<absl::string_view> kRequestKeys = {
       "name", "url", "secret", "events", "filter", "pattern", "signature", "config", "active"};
   static const std::set<absl::string_view> kStoredKeys = {
-      "id", "name", "url", "secret", "signature", "trigger_kind", "trigger", "config", "active",
-      "created"};
+      "id",           "name",    "url",    "secret", "signature",
+      "trigger_kind", "trigger", "config", "active", "created"};
   int triggers = 0;
   for (auto field : o) {
     absl::string_view k(field.key.data(), field.key.size());
@@ -449,8 +462,8 @@ class ServiceImpl : public Service {
     c.peer->Send(std::make_shared<const std::string>(std::move(msg)));
   }
   void SendError(Connection& c, absl::string_view why) {
-    SendTo(c, absl::StrCat("{\"msgType\":\"Error\",\"message\":{\"error\":", JsonString(why),
-                           "}}"));
+    SendTo(c,
+           absl::StrCat("{\"msgType\":\"Error\",\"message\":{\"error\":", JsonString(why), "}}"));
   }
 
   const ServeOptions options_;
@@ -712,8 +725,8 @@ HttpResponse ServiceImpl::Metrics() {
     absl::StrAppend(&o, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
   };
   auto value = [&](const char* name, std::string labels, uint64_t v) {
-    absl::StrAppend(&o, name, labels.empty() ? "" : "{", labels, labels.empty() ? "" : "}", " ",
-                    v, "\n");
+    absl::StrAppend(&o, name, labels.empty() ? "" : "{", labels, labels.empty() ? "" : "}", " ", v,
+                    "\n");
   };
   metric("weir_events_total", "counter", "Events accepted (valid) through HTTP and WebSocket.");
   value("weir_events_total", "", events_in_);
@@ -924,7 +937,8 @@ void ServiceImpl::Webhooks(absl::string_view rest, HttpRequest& r, Reply reply) 
       return reply(Error(500, st.message()));
     }
     dispatcher_->SetExecutor(rid, std::move(ex));
-    if (absl::Status st = ApplyRules({w.rule}, {}); !st.ok()) return reply(Error(500, st.message()));
+    if (absl::Status st = ApplyRules({w.rule}, {}); !st.ok())
+      return reply(Error(500, st.message()));
     return reply(Json(201, absl::StrCat("{\"id\":", JsonString(w.id), ",\"success\":true}")));
   }
   std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
@@ -1147,7 +1161,8 @@ void ServiceImpl::WsMessage(uint64_t id, std::string_view text) {
   // Anything else (a StepInfoResponse, ...) is an event.
   auto req = std::make_unique<IngestRequest>();
   req->body = std::string(text);
-  if (stopping_ || !source_.Push(std::move(req))) SendError(c, "the server is busy; message not taken");
+  if (stopping_ || !source_.Push(std::move(req)))
+    SendError(c, "the server is busy; message not taken");
 }
 
 void ServiceImpl::Reload() {

@@ -24,8 +24,8 @@
 namespace weir::serve {
 
 struct HttpRequest {
-  std::string method;  // GET, POST, DELETE, ...
-  std::string target;  // path and query as sent
+  std::string method;                                        // GET, POST, DELETE, ...
+  std::string target;                                        // path and query as sent
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   bool loopback_peer = false;
