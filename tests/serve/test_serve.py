@@ -204,8 +204,8 @@ def test_client_that_does_not_read_is_cut_off(serve):
             await good.send(json.dumps({"msgType": "subscribe", "jobIds": ["hot"]}))
             await sync(good)
             got = []
-            for i in range(0, n, 50):
-                status, _ = await asyncio.to_thread(s.post_events, events[i:i + 50])
+            for i in range(0, n, 25):
+                status, _ = await asyncio.to_thread(s.post_events, events[i:i + 25])
                 assert status == 202
                 got += await drain(good, 0.05)
             got += await drain(good, 1.0)
