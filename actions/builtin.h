@@ -1,7 +1,4 @@
-// actions/builtin.h (private): the built-in executor factories, collected by
-// ExecutorRegistry::Builtins().
-//
-// Thread safety: the factories are immutable and may be shared by threads.
+// The built-in executor factories, registered by ExecutorRegistry::Builtins().
 #ifndef WEIR_ACTIONS_BUILTIN_H_
 #define WEIR_ACTIONS_BUILTIN_H_
 

@@ -59,6 +59,14 @@ struct Settings {
 
 // ---------------------------------------------------------------- settings
 
+// ConfigValue::Find lives with the rule-file reader, which this library does
+// not link.
+const ConfigValue* Find(const ConfigValue& map, std::string_view key) {
+  for (const auto& [k, v] : map.map)
+    if (k == key) return &v;
+  return nullptr;
+}
+
 class Checker {
  public:
   Checker(const ActionDef& action, std::vector<Diagnostic>* out) : action_(action), out_(out) {
@@ -247,7 +255,7 @@ std::optional<Settings> CheckSettings(const ActionDef& action, std::vector<Diagn
       "url, secret, signature, body, headers, timeout, retry, rate, concurrency, tls, config";
   // signature first: headers and secret are checked against it.
   bool scheme_given = false;
-  if (const ConfigValue* v = root.Find("signature")) {
+  if (const ConfigValue* v = Find(root, "signature")) {
     if (const std::string* name = c.Scalar(*v, "signature")) {
       if (auto scheme = ParseSignatureScheme(*name)) {
         s.scheme = *scheme;
@@ -358,8 +366,8 @@ std::optional<Settings> CheckSettings(const ActionDef& action, std::vector<Diagn
   }
   if (!has_url) c.Error(root.where, "'webhook' needs 'url'");
   if (scheme_given && s.scheme != SignatureScheme::kNone && !s.secret &&
-      !root.Find("secret"))
-    c.Error(root.Find("signature")->where,
+      !Find(root, "secret"))
+    c.Error(Find(root, "signature")->where,
             absl::StrCat("signature '", Av(SignatureSchemeName(s.scheme)),
                          "' needs a 'secret' (or write signature: none)"));
   if (c.errors() > 0) return std::nullopt;
@@ -397,6 +405,10 @@ struct ExecState {
 
   ~ExecState() { curl_slist_free_all(fixed_headers); }
 };
+
+// Set on the delivery thread: a Start() from a completion callback needs no
+// wakeup, the thread looks at its hand-overs before it waits again.
+thread_local bool on_delivery_thread = false;
 
 Outcome ShutdownOutcome(std::string reason) {
   Outcome o;
@@ -445,7 +457,7 @@ class Loop {
       core_->incoming.push_back(job);
     }
     // One wakeup per batch of hand-overs: the thread takes them all at once.
-    if (wake) curl_multi_wakeup(core_->multi);
+    if (wake && !on_delivery_thread) curl_multi_wakeup(core_->multi);
   }
 
   void Shutdown(std::shared_ptr<ExecState> exec, absl::Time deadline) {
@@ -483,7 +495,10 @@ class Loop {
   Loop() : core_(std::make_shared<Core>()) {
     core_->multi = curl_multi_init();
     curl_multi_setopt(core_->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(kMaxConnections));
-    thread_ = std::thread([core = core_] { core->Run(); });
+    thread_ = std::thread([core = core_] {
+      on_delivery_thread = true;
+      core->Run();
+    });
   }
 
   std::shared_ptr<Core> core_;
@@ -494,12 +509,10 @@ void Loop::Core::Run() {
   std::vector<Job*> taken;
   std::vector<std::pair<std::shared_ptr<ExecState>, absl::Time>> shut;
   for (;;) {
-    bool stopping;
     {
       std::lock_guard<std::mutex> lock(mu);
       taken.swap(incoming);
       shut.swap(shutdowns);
-      stopping = stop;
     }
     for (Job* j : taken) Begin(j);
     taken.clear();
@@ -542,10 +555,10 @@ void Loop::Core::Run() {
         ++it;
       }
     }
-    if (stopping && jobs == 0) {
+    {
       std::lock_guard<std::mutex> lock(mu);
-      if (incoming.empty()) return;
-      continue;
+      if (!incoming.empty() || !shutdowns.empty()) continue;  // handed over meanwhile
+      if (stop && jobs == 0) return;
     }
     curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }

@@ -2,10 +2,16 @@
 # The engine against the slow reference evaluator on all of CityLots, with
 # patterns of every operator: `weir filter --format count` must print the
 # same counts as tests/reference_count.
-#   bash bench/citylots_check.sh [RULES]
+#   bash bench/citylots_check.sh [RULES...]
+# Default: citylots-operators.yaml (paths in properties and geometry) and
+# citylots-properties.yaml (properties only: events are indexed up to a cut).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rules=${1:-$root/bench/rules/citylots-operators.yaml}
+if [ $# -eq 0 ]; then
+  for f in citylots-operators citylots-properties; do bash "$0" "$root/bench/rules/$f.yaml"; done
+  exit 0
+fi
+rules=$1
 bash "$root/bench/fetch_data.sh" >/dev/null
 data=${WEIR_BENCH_DATA:-$root/bench/data}/citylots.ndjson
 [ -x "$root/build/bindings/cli/weir" ] && [ -x "$root/build/tests/reference_count" ] ||

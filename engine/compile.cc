@@ -68,6 +68,13 @@ absl::Status FinishGlobIndex(GlobIndex* g, const CompileOptions& options) {
   g->prefix_lens = LengthsOf(g->prefix);
   g->suffix_lens = LengthsOf(g->suffix);
   g->infix_lens = LengthsOf(g->infix);
+  for (auto [map, few] : {std::pair{&g->exact, &g->exact_few}, std::pair{&g->prefix, &g->prefix_few},
+                          std::pair{&g->suffix, &g->suffix_few}, std::pair{&g->infix, &g->infix_few}}) {
+    few->clear();
+    if (map->size() > GlobIndex::kFew) continue;
+    for (const auto& [lit, id] : *map) few->emplace_back(lit, id);
+    std::sort(few->begin(), few->end());  // the same order every run
+  }
   g->set.reset();
   if (g->set_preds.empty()) return absl::OkStatus();
   RE2::Options ro;

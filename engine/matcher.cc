@@ -32,6 +32,18 @@ struct FirstStageAccess {
   friend const StageImpl& FirstStage(const od::parser& p) { return p.*Member; }
 };
 template struct FirstStageAccess<&od::parser::implementation>;
+
+// The document's token iterator, to tell whether a walk over a cut event
+// stayed inside the part that was indexed (see MatcherImpl::CutPoint).
+// Protected in simdjson 3; named the same way.
+const od::json_iterator& DocIter(const od::document& d);
+template <od::json_iterator od::document::*Member>
+struct DocIterAccess {
+  friend const od::json_iterator& DocIter(const od::document& d) { return d.*Member; }
+};
+template struct DocIterAccess<&od::document::iter>;
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 }  // namespace
 
 class MatcherImpl {
@@ -55,6 +67,17 @@ class MatcherImpl {
     }
     epoch_ = 0;
     visit_ = 0;
+    // The cut needs every key the rules name at the top level; a few
+    // searches per event at most.
+    cut_keys_.clear();
+    for (size_t i = 0; i < segs_.size(); ++i) {
+      for (const auto& [name, id] : rules_->segment(i).nodes[0].children) {
+        std::string quoted = absl::StrCat("\"", name, "\"");
+        if (std::find(cut_keys_.begin(), cut_keys_.end(), quoted) == cut_keys_.end())
+          cut_keys_.push_back(std::move(quoted));
+      }
+    }
+    if (cut_keys_.size() > kMaxCutKeys) cut_keys_.clear();
   }
 
   absl::Status Match(std::string_view event, std::vector<uint32_t>* out) {
@@ -72,12 +95,77 @@ class MatcherImpl {
     if (event.size() > limits_.max_event_bytes) return TooBig(event.size());
     NextEpoch();
     indexed_ = {};
-    od::document& doc = doc_;
-    auto err = od_parser_.iterate(simdjson::padded_string_view(event.data(), event.size(),
-                                                               event.size() + Matcher::kPadding))
-                   .get(doc);
-    if (err) return JsonError(err);
+    cut_ = 0;
+    if (const size_t cut = CutPoint(event)) {
+      // The walk over the cut event is the walk over the whole one as long
+      // as it reads no token past the cut: then it is kept. Otherwise, or on
+      // any error, the event is parsed whole, so errors are reported as
+      // from a whole parse.
+      if (!Parse(event, cut) && Walk(out).ok() && WithinIndex()) {
+        indexed_ = event;
+        cut_ = cut;
+        return absl::OkStatus();
+      }
+      out->clear();
+      NextEpoch();  // what the abandoned walk stamped does not count
+    }
+    if (auto err = Parse(event, event.size())) return JsonError(err);
     indexed_ = event;
+    return Walk(out);
+  }
+
+  // Where to cut an event so that simdjson's first stage indexes only the
+  // part the walk reads; 0: not at all. It depends on the event and the
+  // rules only, so an event's verdict never depends on the events before it
+  // (which is why cutting where the last event's walk stopped was dropped).
+  // The cut is just after the first '}' that follows the first occurrence
+  // of every key the rules name at the top level, written as a JSON string.
+  // Nothing here has to be right about the JSON: a '}' inside a string
+  // leaves the cut part with an unclosed string (a first-stage error), and
+  // a cut before what the walk needs makes the walk read past the index
+  // (WithinIndex); both parse the event whole. What the cut gives up:
+  // stage-1 errors (bad UTF-8, an unclosed string) past the cut in an event
+  // that matches nothing; a matched event is still validated whole.
+  size_t CutPoint(std::string_view e) const {
+    if (cut_keys_.empty() || e.size() < kMinCutRest) return 0;
+    size_t end = e.size();
+    while (end > 0 && IsJsonSpace(e[end - 1])) --end;
+    // Without a final '}' the whole parse fails, and so must the event.
+    if (end == 0 || e[end - 1] != '}') return 0;
+    size_t from = 0;
+    for (const std::string& k : cut_keys_) {
+      const char* at = FindShort(e.data(), end, k);  // the padding follows e
+      if (at == nullptr) return 0;
+      from = std::max(from, static_cast<size_t>(at - e.data()) + k.size());
+    }
+    const void* brace = std::memchr(e.data() + from, '}', end - from);
+    if (brace == nullptr) return 0;
+    const size_t cut = static_cast<size_t>(static_cast<const char*>(brace) - e.data()) + 1;
+    return end - cut >= kMinCutRest ? cut : 0;
+  }
+
+  // Stage 1 over event[0, len): the whole event or a cut.
+  simdjson::error_code Parse(std::string_view event, size_t len) {
+    return od_parser_
+        .iterate(simdjson::padded_string_view(event.data(), len, event.size() + Matcher::kPadding))
+        .get(doc_);
+  }
+
+  // Whether the walk consumed only indexed tokens. The iterator only moves
+  // forward and a token is acted on only once consumed (a peek at the next
+  // token follows the consumption of an opening bracket, a colon or a
+  // comma, never of the closing '}' that ends a cut), so this is the test.
+  bool WithinIndex() const {
+    const od::json_iterator& it = DocIter(doc_);
+    const StageImpl& stage = FirstStage(od_parser_);
+    return it.is_alive() &&
+           it.position() <= stage->structural_indexes.get() + stage->n_structural_indexes;
+  }
+
+  // Walks the parsed document once per segment.
+  absl::Status Walk(std::vector<uint32_t>* out) {
+    od::document& doc = doc_;
+    simdjson::error_code err;
     // Each segment (the compiled base, then the delta of run-time changes)
     // walks the same parsed document; rewinding skips re-indexing it.
     for (size_t i = 0; i < segs_.size(); ++i) {
@@ -111,9 +199,12 @@ class MatcherImpl {
   absl::Status ValidateLast(std::string_view event) {
     if (event.data() != indexed_.data() || event.size() != indexed_.size()) return Validate(event);
     const StageImpl& stage = FirstStage(od_parser_);
-    walk_error_ = validator_.CheckIndexed(event.data(), event.size(),
-                                          stage->structural_indexes.get(),
-                                          stage->n_structural_indexes);
+    walk_error_ = cut_ ? validator_.CheckAfterCut(event.data(), event.size(), cut_,
+                                                  stage->structural_indexes.get(),
+                                                  stage->n_structural_indexes)
+                       : validator_.CheckIndexed(event.data(), event.size(),
+                                                 stage->structural_indexes.get(),
+                                                 stage->n_structural_indexes);
     return walk_error_ ? Explain(event) : absl::OkStatus();
   }
 
@@ -258,6 +349,8 @@ class MatcherImpl {
         // the many keys that name none of them. Names hold no dots.
         for (const auto& [name, id] : node.few) {
           const size_t n = name.size();
+          // The first byte rejects most names without a call to memcmp.
+          if (n > 0 && (key.empty() || key[0] != name[0])) continue;
           if (key.size() >= n && std::memcmp(key.data(), name.data(), n) == 0 &&
               (key.size() == n || key[n] == '.')) {
             target = id;
@@ -561,6 +654,12 @@ class MatcherImpl {
   od::parser od_parser_;
   od::document doc_;
   std::string_view indexed_;  // the event od_parser_ holds the index of
+  size_t cut_ = 0;            // indexed_ was indexed up to here (0: whole)
+  // Cutting pays when the part left out is at least this long (a first
+  // stage over it costs less than the searches and a second call).
+  static constexpr size_t kMinCutRest = 256;
+  static constexpr size_t kMaxCutKeys = 4;
+  std::vector<std::string> cut_keys_;  // top-level keys the rules name, quoted
   JsonValidator validator_;
   simdjson::error_code walk_error_ = simdjson::SUCCESS;
   simdjson::dom::parser dom_parser_;

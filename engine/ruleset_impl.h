@@ -67,6 +67,14 @@ struct GlobIndex {
   std::vector<uint32_t> any;                           // "*"
   StrMap<uint32_t> infix;                              // "*lit*": lit anywhere
   std::vector<uint32_t> infix_lens;
+  // Each map again when it holds at most kFew literals (FinishGlobIndex),
+  // compared one by one: hashing a value, or each prefix, suffix or
+  // substring of each length the literals have, costs more than a few
+  // comparisons that mostly fail at the first byte (infix: 17 probes of a
+  // 10-byte value for three literals of three lengths).
+  static constexpr size_t kFew = 8;
+  using Few = std::vector<std::pair<std::string, uint32_t>>;
+  Few exact_few, prefix_few, suffix_few, infix_few;
   std::unique_ptr<RE2::Set> set;                       // everything else
   std::vector<uint32_t> set_preds;
   std::vector<std::string> set_globs;                  // for DebugString
@@ -77,32 +85,59 @@ struct GlobIndex {
   }
   template <typename Fire>
   void Match(std::string_view s, std::vector<int>* re_hits, Fire&& fire) const {
-    if (!exact.empty()) {
+    if (!exact_few.empty()) {
+      for (const auto& [lit, id] : exact_few)
+        if (s == lit) fire(id);
+    } else if (!exact.empty()) {
       auto it = exact.find(s);
       if (it != exact.end()) fire(it->second);
     }
-    for (uint32_t len : prefix_lens) {
-      if (len > s.size()) break;
-      auto it = prefix.find(s.substr(0, len));
-      if (it != prefix.end()) fire(it->second);
-    }
-    for (uint32_t len : suffix_lens) {
-      if (len > s.size()) break;
-      auto it = suffix.find(s.substr(s.size() - len));
-      if (it != suffix.end()) fire(it->second);
-    }
-    for (uint32_t p : any) fire(p);
-    // Every substring of each length some "*lit*" has: a few hash probes
-    // per byte, no automaton (used only while the lengths are few).
-    for (uint32_t len : infix_lens) {
-      if (len > s.size()) break;
-      for (size_t i = 0; i + len <= s.size(); ++i) {
-        auto it = infix.find(s.substr(i, len));
-        if (it != infix.end()) fire(it->second);
+    if (!prefix_few.empty()) {
+      for (const auto& [lit, id] : prefix_few)
+        if (s.starts_with(lit)) fire(id);
+    } else {
+      for (uint32_t len : prefix_lens) {
+        if (len > s.size()) break;
+        auto it = prefix.find(s.substr(0, len));
+        if (it != prefix.end()) fire(it->second);
       }
     }
-    if (set && set->Match(s, re_hits)) {
-      for (int i : *re_hits) fire(set_preds[i]);
+    if (!suffix_few.empty()) {
+      for (const auto& [lit, id] : suffix_few)
+        if (s.ends_with(lit)) fire(id);
+    } else {
+      for (uint32_t len : suffix_lens) {
+        if (len > s.size()) break;
+        auto it = suffix.find(s.substr(s.size() - len));
+        if (it != suffix.end()) fire(it->second);
+      }
+    }
+    for (uint32_t p : any) fire(p);
+    // Otherwise every substring of each length some "*lit*" has: a few hash
+    // probes per byte, no automaton (used only while the lengths are few).
+    if (!infix_few.empty()) {
+      for (const auto& [lit, id] : infix_few) {
+        if (s.find(lit) != std::string_view::npos) fire(id);
+      }
+    } else {
+      for (uint32_t len : infix_lens) {
+        if (len > s.size()) break;
+        for (size_t i = 0; i + len <= s.size(); ++i) {
+          auto it = infix.find(s.substr(i, len));
+          if (it != infix.end()) fire(it->second);
+        }
+      }
+    }
+    // RE2::Set::Match allocates its set of matches (three mallocs and
+    // frees) whenever it is asked which patterns matched; asked only
+    // whether one did, it allocates nothing and stops at the first. Most
+    // values match no glob: ask that first.
+    if (set && set->Match(s, nullptr)) {
+      if (set_preds.size() == 1) {
+        fire(set_preds[0]);
+      } else if (set->Match(s, re_hits)) {
+        for (int i : *re_hits) fire(set_preds[i]);
+      }
     }
   }
 };
@@ -149,7 +184,9 @@ struct TrieNode {
   StrMap<uint32_t> children;
   // The same, when there are at most kFewChildren: events have many keys
   // that name no child, and comparing a few names beats hashing each key.
-  static constexpr size_t kFewChildren = 4;
+  // 12 covers objects like CityLots' properties (9 keys, mostly distinct
+  // first bytes), where comparing first bytes beats hashing every key.
+  static constexpr size_t kFewChildren = 12;
   std::vector<std::pair<std::string, uint32_t>> few;
   uint32_t leaf = kNone;
   std::string path;        // dotted, for DebugString

@@ -1,5 +1,6 @@
 #include "engine/validate.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -100,6 +101,38 @@ error_code JsonValidator::Check(const char* buf, size_t len) {
           impl_->stage1(reinterpret_cast<const uint8_t*>(buf), len, simdjson::stage1_mode::regular))
     return e;
   return CheckIndexed(buf, len, impl_->structural_indexes.get(), impl_->n_structural_indexes);
+}
+
+error_code JsonValidator::CheckAfterCut(const char* buf, size_t len, size_t cut,
+                                        const uint32_t* idx, uint32_t n) {
+  if (auto e = Reserve(len - cut)) return e;
+  if (auto e = impl_->stage1(reinterpret_cast<const uint8_t*>(buf + cut), len - cut,
+                             simdjson::stage1_mode::regular)) {
+    if (e != simdjson::EMPTY) return e;  // only whitespace after the cut
+    impl_->n_structural_indexes = 0;
+  }
+  const uint32_t m = impl_->n_structural_indexes;
+  // Grown, never shrunk: std::vector::resize would zero-fill on every call.
+  if (joined_cap_ < size_t{n} + m + 4) {
+    joined_cap_ = std::max(2 * joined_cap_, size_t{n} + m + 4);
+    joined_ = std::make_unique<uint32_t[]>(joined_cap_);
+  }
+  uint32_t* out = joined_.get();
+  std::memcpy(out, idx, size_t{n} * sizeof(uint32_t));
+  const uint32_t* rest = impl_->structural_indexes.get();
+  const uint32_t offset = static_cast<uint32_t>(cut);
+  uint32_t k = 0;
+#if defined(__SSE2__)
+  // Four at a time: the compiler leaves this loop scalar (it cannot rule
+  // out that the buffers overlap).
+  const __m128i add = _mm_set1_epi32(static_cast<int>(offset));
+  for (; k + 4 <= m; k += 4) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rest + k));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n + k), _mm_add_epi32(v, add));
+  }
+#endif
+  for (; k < m; ++k) out[n + k] = rest[k] + offset;
+  return CheckIndexed(buf, len, out, n + m);
 }
 
 error_code JsonValidator::CheckIndexed(const char* buf, size_t len, const uint32_t* idx,

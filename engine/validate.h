@@ -35,6 +35,15 @@ class JsonValidator {
   // exactly these bytes (idx[0, n), as in dom_parser_implementation).
   simdjson::error_code CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n);
 
+  // Same, where the first stage indexed only buf[0, cut) (idx[0, n)), cut
+  // just after a structural '}': the rest is indexed here and the two
+  // indexes are joined. The first stage's state at a structural '}' is its
+  // initial one (outside strings, no pending escape or UTF-8 sequence, an
+  // operator before the next byte), so the joined index is the one a first
+  // stage over all of buf would build, and its errors are the same.
+  simdjson::error_code CheckAfterCut(const char* buf, size_t len, size_t cut, const uint32_t* idx,
+                                     uint32_t n);
+
  private:
   simdjson::error_code Reserve(size_t len);
   bool StringOk(const char* quote, const char* end);
@@ -43,6 +52,8 @@ class JsonValidator {
   std::unique_ptr<simdjson::internal::dom_parser_implementation> impl_;
   std::vector<char> stack_;  // closing character of each open container
   std::string unescaped_;    // scratch for strings with escapes
+  std::unique_ptr<uint32_t[]> joined_;  // CheckAfterCut's index
+  size_t joined_cap_ = 0;
 };
 
 }  // namespace weir

@@ -6,8 +6,10 @@ pkgs=(cmake ninja-build g++ pkg-config
       libsimdjson-dev libre2-dev libyaml-cpp-dev libyaml-dev libabsl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       clang libclang-rt-14-dev jq
-      # weir serve: Boost.Beast, TLS; its tests: pytest, websockets, promtool, openssl
-      libboost-dev libssl-dev openssl python3-pytest python3-websockets prometheus)
+      libcurl4-openssl-dev libssl-dev ca-certificates libsqlite3-dev libboost-dev
+      nats-server libnats-dev
+      pybind11-dev python3-pybind11 python3-dev python3-venv python3-setuptools python3-wheel
+      python3-pytest python3-websockets prometheus openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -116,5 +116,152 @@ TEST(Validate, NumbersAndStringsAgreeWithTheOracle) {
   }
 }
 
+// CityLots' shape with a geometry long enough that the matcher indexes an
+// event only up to the end of "properties" when the rules read nothing else
+// (MatcherImpl::CutPoint).
+std::string LongFeature(const std::string& properties) {
+  std::string ring;
+  for (int i = 0; i < 12; ++i) {
+    if (i) ring += ", ";
+    ring += "[ -122.42200352825" + std::to_string(i) + ", 37.80848009696" + std::to_string(i) +
+            ", 0.0 ]";
+  }
+  return R"({ "type": "Feature", "properties": )" + properties +
+         R"(, "geometry": { "type": "Polygon", "coordinates": [ [ )" + ring + " ] ] } }";
+}
+
+bool Oracle(const std::string& line) {
+  Json doc;
+  return JsonParser::Parse(line, &doc) && doc.kind == Json::kObject &&
+         simdjson::validate_utf8(line.data(), line.size());
+}
+
+TEST(Validate, MatchedValidationAfterACutAgreesWithTheFullParser) {
+  // Matches every object with "properties"; the rules read nothing else.
+  auto rs = CompileText("rules:\n  - id: all\n    pattern: {properties: {zz9: [{exists: false}]}}\n");
+  ASSERT_TRUE(rs);
+  EventLimits limits;
+  limits.max_depth = 64;
+  Matcher m(rs, limits);
+  std::mt19937 rng(13);
+  const int kMutations = getenv("WEIR_STRESS") ? 20000 : 2000;
+  const std::string alphabet = "{}[]\",:0123456789-+.eEtrufalsn \\/ux\x01\xc3\xa9\xff";
+  const std::vector<std::string> seeds = {
+      LongFeature(R"({ "A": "1", "B": "x}y", "C": null, "D": "" })"),
+      LongFeature(R"({ "A": "\u0041\"}", "N": { "x": [1, {"y": 2}] }, "E": -1.5e3 })"),
+  };
+  std::vector<uint32_t> hits;
+  int compared = 0, bad = 0;
+  for (const std::string& seed : seeds) {
+    for (int k = 0; k < kMutations; ++k) {
+      std::string line = seed;
+      int edits = 1 + static_cast<int>(rng() % 3);
+      for (int e = 0; e < edits && !line.empty(); ++e) {
+        size_t pos = rng() % line.size();
+        char c = alphabet[rng() % alphabet.size()];
+        switch (rng() % 3) {
+          case 0: line[pos] = c; break;
+          case 1: line.insert(line.begin() + pos, c); break;
+          default: line.erase(pos, 1); break;
+        }
+      }
+      std::string padded = line + std::string(Matcher::kPadding, ' ');
+      std::string_view ev(padded.data(), line.size());
+      if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) continue;
+      absl::Status cheap = m.ValidateMatchedPadded(ev);
+      absl::Status full = m.ValidatePadded(ev);
+      const bool oracle = Oracle(line);
+      ++compared;
+      if (!oracle) ++bad;
+      ASSERT_EQ(cheap.ok(), oracle) << line << "\ncheap: " << cheap;
+      ASSERT_EQ(full.ok(), oracle) << line << "\nfull: " << full;
+      ASSERT_EQ(cheap.message(), full.message()) << line;
+    }
+  }
+  EXPECT_GT(compared, 1000);
+  EXPECT_GT(bad, 100);
+}
+
+// The walk over a cut event finds what the walk over the whole one finds:
+// the same rules with one more on a top-level key no event has (so no cut).
+TEST(Validate, CutEventsMatchAsWholeOnes) {
+  const std::string rules =
+      "rules:\n"
+      "  - id: a\n    pattern: {properties: {A: [\"1\"]}}\n"
+      "  - id: b\n    pattern: {properties: {B: [{prefix: x}], C: [null]}}\n"
+      "  - id: n\n    pattern: {properties: {N: {x: [1]}}}\n"
+      "  - id: t\n    filter: {type: Feature, properties.D: \"\"}\n";
+  auto cut = CompileText(rules);
+  auto whole = CompileText(rules + "  - id: never\n    pattern: {zz9: [q]}\n");
+  ASSERT_TRUE(cut && whole);
+  Matcher mc(cut), mw(whole);
+  std::mt19937 rng(17);
+  const std::string alphabet = "{}[]\",:0123456789-+.eEtrufalsn \\/ux1ABCDNx";
+  const std::vector<std::string> seeds = {
+      LongFeature(R"({ "A": "1", "B": "xy", "C": null, "D": "", "N": { "x": 1 } })"),
+      LongFeature(R"({ "N": { "x": [0, 1] }, "A": "1", "B": "x}", "C": null })"),
+      LongFeature(R"({ "B": "x", "A": "2", "C": null, "A": "1" })"),
+      LongFeature(R"({ "S": "a}b\"}", "A": "1", "D": "" })"),
+  };
+  std::vector<uint32_t> hc, hw;
+  int agreed = 0;
+  for (const std::string& seed : seeds) {
+    for (int k = 0; k < 3000; ++k) {
+      std::string line = seed;
+      if (k > 0) {
+        int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits && !line.empty(); ++e) {
+          size_t pos = rng() % std::min<size_t>(line.size(), 140);  // mostly in properties
+          char c = alphabet[rng() % alphabet.size()];
+          switch (rng() % 3) {
+            case 0: line[pos] = c; break;
+            case 1: line.insert(line.begin() + pos, c); break;
+            default: line.erase(pos, 1); break;
+          }
+        }
+      }
+      std::string padded = line + std::string(Matcher::kPadding, ' ');
+      std::string_view ev(padded.data(), line.size());
+      absl::Status sc = mc.MatchPadded(ev, &hc);
+      absl::Status sw = mw.MatchPadded(ev, &hw);
+      // A cut event is never worse off: what the whole parse accepts, the
+      // cut one does, with the same rules.
+      if (sw.ok()) {
+        ASSERT_TRUE(sc.ok()) << line << "\n" << sc;
+        ASSERT_EQ(hc, hw) << line;
+        ++agreed;
+      } else if (sc.ok() && !hc.empty()) {
+        // Accepted only because the cut left out what is wrong; matched,
+        // so validated whole, it is refused.
+        ASSERT_FALSE(mc.ValidateMatchedPadded(ev).ok()) << line;
+      }
+      if (sc.ok() && !hc.empty()) {
+        ASSERT_EQ(mc.ValidateMatchedPadded(ev).ok(), Oracle(line)) << line;
+      }
+    }
+  }
+  EXPECT_GT(agreed, 3000);
+}
+
+TEST(Validate, WhatACutLeavesOutIsCheckedWhenTheEventMatches) {
+  auto rs = CompileText("rules:\n  - id: a\n    pattern: {properties: {A: [\"1\"]}}\n");
+  ASSERT_TRUE(rs);
+  Matcher m(rs);
+  std::vector<uint32_t> hits;
+  for (const std::string value : {"1", "2"}) {
+    std::string line = LongFeature(R"({ "A": ")" + value + R"(" })");
+    line.insert(line.size() - 20, "\xff");  // bad UTF-8 in the geometry
+    std::string padded = line + std::string(Matcher::kPadding, ' ');
+    std::string_view ev(padded.data(), line.size());
+    ASSERT_TRUE(m.MatchPadded(ev, &hits).ok()) << line;
+    if (value == "1") {
+      ASSERT_EQ(hits.size(), 1u);
+      EXPECT_EQ(m.ValidateMatchedPadded(ev).message(), "invalid UTF-8");
+    } else {
+      EXPECT_TRUE(hits.empty());  // matches nothing: the geometry is not read
+    }
+  }
+}
+
 }  // namespace
 }  // namespace weir::testing

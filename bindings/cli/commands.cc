@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bindings/cli/filter.h"
+#include "bindings/cli/run.h"
 #include "bindings/cli/serve.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
@@ -43,6 +44,11 @@ constexpr char kUsage[] =
     "  bench -r RULES [-r RULES]... [--threads N] [--json] [--repeat K] EVENTS\n"
     "                                 offline benchmark: compile time, events/s, MB/s, matches,\n"
     "                                 peak memory (and per-rule hit counts with --json)\n"
+    "  run -r RULES... [--state DIR] [FILE|-]...\n"
+    "                                 filter and carry out the rules' actions (stdout, file,\n"
+    "                                 exec, webhook), recorded in an outbox first\n"
+    "  replay -r RULES... [--state DIR]\n"
+    "                                 re-send the dead letters of an earlier run\n"
     "  serve -r RULES... [options]    HTTP ingest, WebSocket push, webhook registry\n"
     "\n"
     "Run 'weir <command> --help' for the options of a command.\n";
@@ -672,6 +678,10 @@ int Main(int argc, char** argv, FILE* out, FILE* err) {
   if (cmd == "bench") return Bench(a, out, err);
   if (cmd == "serve")
     return Serve({a.argv.begin() + static_cast<long>(a.i), a.argv.end()}, out, err);
+  if (cmd == "run" || cmd == "replay") {
+    std::vector<std::string> rest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
+    return cmd == "run" ? Run(rest, out, err) : Replay(rest, out, err);
+  }
   return Usage(err, kUsage, absl::StrCat("unknown command '", cmd, "'"));
 }
 

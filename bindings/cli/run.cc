@@ -13,8 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "bindings/cli/load.h"
 #include "weir/actions.h"
+#include "weir/open.h"
 #include "weir/stream.h"
 
 namespace weir::cli {
@@ -241,14 +241,27 @@ int ParseArgs(const std::vector<std::string>& args, bool run, FILE* out, FILE* e
   return -1;
 }
 
+void PrintDiagnostics(const std::vector<Diagnostic>& diags, const char* what, FILE* err) {
+  for (const Diagnostic& d : diags) fprintf(err, "%s\n", d.ToString().c_str());
+  fprintf(err, "weir: %zu error%s in the %s; nothing was processed\n", diags.size(),
+          diags.size() == 1 ? "" : "s", what);
+}
+
 // Rules, executors and the dispatcher; diagnostics printed. Null on failure.
-std::unique_ptr<Dispatcher> OpenDispatcher(const Common& c, FILE* err, LoadedRules* loaded) {
-  if (!LoadRules(c.rule_files, err, loaded)) return nullptr;
+std::unique_ptr<Dispatcher> OpenDispatcher(const Common& c, FILE* err, OpenedRules* loaded) {
+  auto opened = OpenRules(c.rule_files);
+  if (!opened.ok()) {
+    fprintf(err, "weir: %s\n", std::string(opened.status().message()).c_str());
+    return nullptr;
+  }
+  if (!opened->ok()) {
+    PrintDiagnostics(opened->diagnostics, "rules", err);
+    return nullptr;
+  }
+  *loaded = *std::move(opened);
   ExecutorRegistry::Executors ex = ExecutorRegistry::Builtins().CreateAll(loaded->actions);
   if (!ex.ok()) {
-    for (const Diagnostic& d : ex.diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
-    fprintf(err, "weir: %zu error%s in the actions; nothing was processed\n",
-            ex.diagnostics.size(), ex.diagnostics.size() == 1 ? "" : "s");
+    PrintDiagnostics(ex.diagnostics, "actions", err);
     return nullptr;
   }
   DispatcherOptions o = c.dispatcher;
@@ -319,7 +332,7 @@ int Run(const std::vector<std::string>& args, FILE* out, FILE* err) {
   Common c;
   if (int rc = ParseArgs(args, true, out, err, &c); rc >= 0) return rc;
   if (c.inputs.empty()) c.inputs.push_back("-");
-  LoadedRules loaded;
+  OpenedRules loaded;
   std::unique_ptr<Dispatcher> d = OpenDispatcher(c, err, &loaded);
   if (!d) return 2;
 
@@ -396,7 +409,7 @@ int Run(const std::vector<std::string>& args, FILE* out, FILE* err) {
 int Replay(const std::vector<std::string>& args, FILE* out, FILE* err) {
   Common c;
   if (int rc = ParseArgs(args, false, out, err, &c); rc >= 0) return rc;
-  LoadedRules loaded;
+  OpenedRules loaded;
   std::unique_ptr<Dispatcher> d = OpenDispatcher(c, err, &loaded);
   if (!d) return 2;
   std::atomic<bool> force{false};
