@@ -22,8 +22,10 @@ class ActionSchema {
   // "action 'NAME': ".
   bool Read(const RNode& n, const std::string& name, DiagSink& d, ActionDef* def);
 
- private:
+  // ${NAME} in `in` expanded (as in action settings), reported at `at`.
   bool Expand(const RNode& at, const std::string& in, DiagSink& d, std::string* out);
+
+ private:
   bool ReadConfig(const RNode& n, DiagSink& d, ConfigValue* out);
 
   const LoadOptions& opts_;

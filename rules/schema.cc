@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/decimal.h"
@@ -130,10 +131,11 @@ bool RuleFileSchema::ReadTop(const std::string& file, const RNode& root,
     top.Error(root, "a rule file must be a map with a 'rules:' list");
     return false;
   }
-  CheckKeys(root, {"version", "rules", "actions", "uri_fields"}, "the rule file", top);
+  CheckKeys(root, {"version", "rules", "actions", "uri_fields", "sources"}, "the rule file", top);
   if (auto v = root["version"]; v && !(v.IsScalar() && v.Scalar() == "1"))
     top.Error(v, "unsupported rule file version (this weir reads version 1)");
   if (auto u = root["uri_fields"]) ReadUriFields(u, top, &settings->uri_fields);
+  if (auto src = root["sources"]) ReadSources(src, top);
   // Actions first, so rules can name actions defined further down the file.
   if (auto a = root["actions"]) {
     if (!a.IsMap()) {
@@ -168,6 +170,7 @@ void RuleFileSchema::BeginTrial() {
                  result_.diagnostics.size(),
                  pending_refs_.size(),
                  {},
+                 {},
                  {}};
 }
 
@@ -180,6 +183,7 @@ bool RuleFileSchema::EndTrial(bool read_ok) {
   result_.diagnostics.resize(t.diagnostics);
   pending_refs_.resize(t.refs);
   for (const std::string& id : t.ids_added) ids_.erase(id);
+  for (const std::string& name : t.sources_added) result_.sources.erase(name);
   for (const std::string& name : t.actions_added) {
     actions_.erase(name);
     result_.ruleset.actions.erase(name);
@@ -209,6 +213,69 @@ LoadResult RuleFileSchema::Finish() {
         result_.ruleset.actions.emplace("stdout", std::move(def));
       }
   return std::move(result_);
+}
+
+// `sources:` name -> {signature, secret, tolerance}: systems that post
+// signed webhooks to `weir serve` (POST /hooks/NAME).
+void RuleFileSchema::ReadSources(const RNode& n, DiagSink& d) {
+  static const std::set<std::string> kSchemes = {"standard", "github",        "uipath",
+                                                 "arcgis",   "secret-header", "none"};
+  if (!n.IsMap()) {
+    d.Error(n, "'sources' must be a map from source name to {signature, secret}");
+    return;
+  }
+  for (const auto& kv : n) {
+    std::string name = kv.first.Scalar();
+    if (!ValidId(name)) {
+      d.Error(kv.first, absl::StrCat("bad source name '", name, "'"));
+      continue;
+    }
+    if (result_.sources.count(name)) {
+      d.Error(kv.first, absl::StrCat("source '", name, "' is defined twice"));
+      continue;
+    }
+    const RNode& s = kv.second;
+    if (!s.IsMap()) {
+      d.Error(s, absl::StrCat("source '", name, "' must be a map with 'signature' and 'secret'"));
+      continue;
+    }
+    size_t before = d.count();
+    CheckKeys(s, {"signature", "secret", "tolerance"}, "a source", d);
+    SourceDef def;
+    def.name = name;
+    def.where = d.Where(s);
+    if (auto sig = s["signature"]) {
+      if (!sig.IsScalar() || !kSchemes.count(sig.Scalar()))
+        d.Error(sig, absl::StrCat("source '", name,
+                                  "': signature must be standard, github, uipath, arcgis, "
+                                  "secret-header or none"));
+      else
+        def.signature = sig.Scalar();
+    } else {
+      d.Error(s, absl::StrCat("source '", name, "' needs a 'signature'"));
+    }
+    if (auto sec = s["secret"]) {
+      if (!sec.IsScalar())
+        d.Error(sec, absl::StrCat("source '", name, "': secret must be a string"));
+      else
+        action_schema_.Expand(sec, sec.Scalar(), d, &def.secret);
+    } else if (def.signature != "none") {
+      d.Error(s, absl::StrCat("source '", name, "' needs a 'secret'"));
+    }
+    if (auto t = s["tolerance"]) {
+      int64_t secs = 0;
+      std::string v = t.IsScalar() ? t.Scalar() : "";
+      if (!v.empty() && v.back() == 's') v.pop_back();
+      if (!absl::SimpleAtoi(v, &secs) || secs <= 0)
+        d.Error(t, absl::StrCat("source '", name, "': tolerance must be seconds, e.g. 300s"));
+      else
+        def.tolerance_seconds = secs;
+    }
+    if (d.count() == before) {
+      if (trial_) trial_->sources_added.push_back(name);
+      result_.sources.emplace(name, std::move(def));
+    }
+  }
 }
 
 void RuleFileSchema::ReadUriFields(const RNode& u, DiagSink& d, UriFields* f) {

@@ -65,6 +65,7 @@ class RuleFileSchema {
 
  private:
   void ReadUriFields(const RNode& u, DiagSink& d, UriFields* f);
+  void ReadSources(const RNode& n, DiagSink& d);
   void ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule);
   void AddAction(const std::string& name, ActionDef def);
 
@@ -87,7 +88,7 @@ class RuleFileSchema {
   struct Trial {
     bool limit_reported;
     size_t rules, diagnostics, refs;
-    std::vector<std::string> ids_added, actions_added;
+    std::vector<std::string> ids_added, actions_added, sources_added;
   };
   std::optional<Trial> trial_;
 };

@@ -105,7 +105,7 @@ TEST(Loader, FileLevelMistakes) {
   EXPECT_THAT(Diags("rules: 3\n"), ElementsAre("t.yaml:1:8: 'rules' must be a list"));
   EXPECT_THAT(Diags("rulez: []\n"),
               ElementsAre("t.yaml:1:1: unknown key 'rulez' in the rule file (expected one of: "
-                          "actions, rules, uri_fields, version)",
+                          "actions, rules, sources, uri_fields, version)",
                           "t.yaml:1:1: the rule file has no 'rules:' list"));
   EXPECT_THAT(Diags(""), ElementsAre("t.yaml: the rule file is empty"));
   auto yaml_err = Diags("rules:\n  - id: a\n    filter: {x: *foo}\n");
@@ -616,6 +616,28 @@ TEST(Loader, YamlAliasesAreBounded) {
   EXPECT_TRUE(Load("rules:\n  - id: a\n    filter: &f {x: \"1\"}\n  - id: b\n    filter: *f\n",
                    "r.yaml")
                   .ok());
+}
+
+TEST(Loader, Sources) {
+  for (const char* name : {"t.yaml", "t.json"}) {
+    std::string text =
+        std::string(name) == "t.json"
+            ? R"({"rules":[{"id":"a","filter":{"x":"1"}}],"sources":{"uipath":{"signature":"uipath","secret":"${HOOK_SECRET}"},"gh":{"signature":"github","secret":"x","tolerance":"60s"}}})"
+            : "rules:\n  - id: a\n    filter: {x: '1'}\nsources:\n  uipath: {signature: uipath, secret: \"${HOOK_SECRET}\"}\n  gh: {signature: github, secret: x, tolerance: 60s}\n";
+    LoadResult r = Load(text, name);
+    ASSERT_TRUE(r.ok()) << DiagText(r);
+    ASSERT_EQ(r.sources.size(), 2u) << name;
+    EXPECT_EQ(r.sources.at("uipath").signature, "uipath");
+    EXPECT_EQ(r.sources.at("uipath").secret, "s3cret-value");
+    EXPECT_EQ(r.sources.at("uipath").tolerance_seconds, 300);
+    EXPECT_EQ(r.sources.at("gh").tolerance_seconds, 60);
+  }
+  auto d = Diags("rules: []\nsources:\n  a: {signature: rot13, secret: x}\n  b: {secret: x}\n  c: {signature: github}\n  d: {signature: none, colour: red}\n");
+  ASSERT_EQ(d.size(), 4u) << absl::StrJoin(d, "\n");
+  EXPECT_THAT(d[0], HasSubstr("t.yaml:3:18: source 'a': signature must be"));
+  EXPECT_THAT(d[1], HasSubstr("source 'b' needs a 'signature'"));
+  EXPECT_THAT(d[2], HasSubstr("source 'c' needs a 'secret'"));
+  EXPECT_THAT(d[3], HasSubstr("unknown key 'colour'"));
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "bindings/cli/filter.h"
 #include "bindings/cli/run.h"
 #include "weir/actions.h"
+#include "bindings/cli/serve.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/open.h"
@@ -53,6 +54,7 @@ constexpr char kUsage[] =
     "                                 re-send the dead letters of an earlier run\n"
     "  explain -r RULES [--rule ID]... [--json] [FILE|-]\n"
     "                                 for each event and rule: matched or not, and why\n"
+    "  serve -r RULES... [options]    HTTP ingest, WebSocket push, webhook registry\n"
     "\n"
     "Run 'weir <command> --help' for the options of a command.\n";
 
@@ -846,6 +848,8 @@ int Dispatch(Args& a, FILE* out, FILE* err) {
   if (cmd == "compile") return Compile(a, out, err);
   if (cmd == "filter") return Filter(a, out, err);
   if (cmd == "bench") return Bench(a, out, err);
+  if (cmd == "serve")
+    return Serve({a.argv.begin() + static_cast<long>(a.i), a.argv.end()}, out, err);
   if (cmd == "run" || cmd == "replay") {
     std::vector<std::string> rest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
     return cmd == "run" ? Run(rest, out, err) : Replay(rest, out, err);

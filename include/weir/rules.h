@@ -44,8 +44,19 @@ struct LoadOptions {
   size_t max_pattern_depth = 64;
 };
 
+// A system that posts signed webhooks to `weir serve` (`sources:` in a rule
+// file): how its requests are signed and with what secret.
+struct SourceDef {
+  std::string name;
+  std::string signature;  // standard | github | uipath | arcgis | secret-header | none
+  std::string secret;     // ${NAME} expanded; never printed
+  int64_t tolerance_seconds = 300;  // Standard Webhooks timestamps further away are refused
+  SourceLocation where;
+};
+
 struct LoadResult {
   RuleSetDef ruleset;
+  std::map<std::string, SourceDef> sources;  // by name, from every file
   std::vector<Diagnostic> diagnostics;
   bool ok() const { return diagnostics.empty(); }
 };
