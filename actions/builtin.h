@@ -1,4 +1,7 @@
-// The built-in executor factories, registered by ExecutorRegistry::Builtins().
+// actions/builtin.h (private): the built-in executor factories, collected by
+// ExecutorRegistry::Builtins().
+//
+// Thread safety: the factories are immutable and may be shared by threads.
 #ifndef WEIR_ACTIONS_BUILTIN_H_
 #define WEIR_ACTIONS_BUILTIN_H_
 
