@@ -47,10 +47,7 @@ class Outbox : public Sink {
   }
 
   absl::Status OnBatch(const BatchResult& r) override {
-    for (const BadEvent& b : r.bad)
-      client_->Log(absl::StrCat(r.source->name(), ":",
-                                b.position.sequence ? b.position.sequence : b.position.line, ": ",
-                                b.reason));
+    // Bad events are the caller's to report (weir run prints them).
     std::vector<Client::Out> out;
     std::string now = absl::StrCat(absl::ToUnixMillis(absl::Now()));
     std::string_view ids = r.prepared;

@@ -115,7 +115,9 @@ class NatsSource : public Source {
       EventPosition pos;
       jsMsgMetaData* meta = nullptr;
       if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-        pos.sequence = meta->Sequence.Stream;
+        // The stream sequence is the message's "line" too: reports say
+        // nats:STREAM/CONSUMER:SEQ.
+        pos.sequence = pos.line = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
       }
       const char* data = natsMsg_GetData(m);
