@@ -21,6 +21,39 @@ namespace {
 std::string ActionsSubject(const std::string& stream) { return stream + ".actions"; }
 std::string DeadSubject(const std::string& stream) { return stream + ".dead"; }
 
+// An action record: the delivery id, rule id, action name and match time
+// (Unix ms), one a line, then the event's bytes. In the body rather than in
+// headers: cnats 3.4 has crashed here freeing the headers of fetched
+// messages, and one header (Nats-Msg-Id) is all JetStream needs.
+std::string EncodeRecord(std::string_view id, std::string_view rule, std::string_view action,
+                         std::string_view matched_at_ms, std::string_view event) {
+  std::string b;
+  b.reserve(id.size() + rule.size() + action.size() + matched_at_ms.size() + event.size() + 4);
+  for (std::string_view f : {id, rule, action, matched_at_ms}) {
+    b.append(f.data(), f.size());
+    b.push_back('\n');
+  }
+  b.append(event.data(), event.size());
+  return b;
+}
+
+bool DecodeRecord(std::string_view body, std::string* id, std::string* rule, std::string* action,
+                  int64_t* matched_at_ms, std::string* event) {
+  std::string* fields[] = {id, rule, action};
+  for (std::string* f : fields) {
+    size_t nl = body.find('\n');
+    if (nl == std::string_view::npos) return false;
+    f->assign(body.data(), nl);
+    body.remove_prefix(nl + 1);
+  }
+  size_t nl = body.find('\n');
+  if (nl == std::string_view::npos) return false;
+  if (!absl::SimpleAtoi(Av(body.substr(0, nl)), matched_at_ms)) *matched_at_ms = 0;
+  body.remove_prefix(nl + 1);
+  event->assign(body.data(), body.size());
+  return true;
+}
+
 absl::Status EnsureActionsStream(const Client& c, const OutboxOptions& o) {
   return c.EnsureStream(o.stream, {ActionsSubject(o.stream), DeadSubject(o.stream)},
                         o.duplicate_window);
@@ -51,6 +84,7 @@ class Outbox : public Sink {
     std::vector<Client::Out> out;
     std::string now = absl::StrCat(absl::ToUnixMillis(absl::Now()));
     std::string_view ids = r.prepared;
+    bodies_.clear();
     for (const Match& m : r.matches) {
       for (uint32_t slot : m.rules) {
         const RuleDef& rule = r.rules->rule(slot);
@@ -60,16 +94,13 @@ class Outbox : public Sink {
           o.subject = subject_;
           o.id = std::string(ids.substr(0, nl));
           ids.remove_prefix(nl + 1);
-          o.headers = {{"Weir-Rule", rule.id},
-                       {"Weir-Action", action},
-                       {"Weir-Source", r.source->name()},
-                       {"Weir-Matched-At", now}};
-          o.data = m.event;
+          bodies_.push_back(EncodeRecord(o.id, rule.id, action, now, m.event));
           out.push_back(std::move(o));
         }
       }
     }
-    if (out.empty()) return absl::OkStatus();
+    for (size_t i = 0; i < out.size(); ++i) out[i].data = bodies_[i];
+  if (out.empty()) return absl::OkStatus();
     return client_->PublishAll(out, nullptr);
   }
 
@@ -77,13 +108,8 @@ class Outbox : public Sink {
   OutboxOptions options_;
   std::unique_ptr<Client> client_;
   std::string subject_;
+  std::vector<std::string> bodies_;
 };
-
-std::string Header(natsMsg* m, const char* key) {
-  const char* v = nullptr;
-  if (natsMsgHeader_Get(m, key, &v) == NATS_OK && v) return v;
-  return "";
-}
 
 }  // namespace
 
@@ -190,14 +216,11 @@ struct DeliveryWorker::Impl {
   void Take(natsMsg* m) {
     auto* j = new Job;
     j->msg = m;
-    j->id = Header(m, "Nats-Msg-Id");
-    j->rule = Header(m, "Weir-Rule");
-    j->action = Header(m, "Weir-Action");
-    int64_t ms = 0;
-    j->matched_at = absl::SimpleAtoi(Header(m, "Weir-Matched-At"), &ms) ? absl::FromUnixMillis(ms)
-                                                                         : absl::Now();
     const char* d = natsMsg_GetData(m);
-    j->event.assign(d ? d : "", d ? natsMsg_GetDataLength(m) : 0);
+    std::string_view body(d ? d : "", d ? natsMsg_GetDataLength(m) : 0);
+    int64_t ms = 0;
+    bool ok = DecodeRecord(body, &j->id, &j->rule, &j->action, &ms, &j->event);
+    j->matched_at = ms > 0 ? absl::FromUnixMillis(ms) : absl::Now();
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
       j->attempt = static_cast<int>(std::min<uint64_t>(meta->NumDelivered, 1 << 30));
@@ -205,6 +228,14 @@ struct DeliveryWorker::Impl {
     }
     j->last_progress = absl::Now();
     jobs.insert(j);
+    if (!ok) {
+      // Not a record weir wrote: kept as a dead letter, not retried.
+      j->id = absl::StrCat("unreadable-", reinterpret_cast<uintptr_t>(m));
+      j->event = std::string(body);
+      j->outcome = Outcome{Outcome::Kind::kFailed, 0, "not an action record", std::nullopt};
+      DeadLetter(j);
+      return;
+    }
     auto it = executors.find(j->action);
     if (it == executors.end()) {
       j->outcome = Outcome{Outcome::Kind::kFailed, 0, "action removed", std::nullopt};

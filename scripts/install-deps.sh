@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config
       libsimdjson-dev libre2-dev libyaml-cpp-dev libyaml-dev libabsl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      clang libclang-rt-14-dev jq)
+      clang libclang-rt-14-dev jq
+      nats-server libnats-dev curl python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
