@@ -158,7 +158,8 @@ struct DeliveryWorker::Impl {
   natsSubscription* sub = nullptr;
   std::map<std::string, std::unique_ptr<Executor>> executors;
   std::map<std::string, Target> targets;
-  std::set<Job*> jobs;  // every live job (waiting or in flight)
+  std::set<Job*> jobs;  // every live job (waiting, in flight or to retry)
+  std::multimap<absl::Time, Job*> retry_at;  // failed, handed back when due
   std::atomic<int> in_flight{0};
   std::shared_ptr<Completions> completions = std::make_shared<Completions>();
   std::atomic<bool> stop{false};
@@ -180,12 +181,13 @@ struct DeliveryWorker::Impl {
     absl::Time last_complaint = absl::InfinitePast();
     while (!stop.load()) {
       Finish();
+      RetryDue(absl::Now());
       StartWaiting();
       KeepAlive();
       int room = options.max_in_flight - static_cast<int>(jobs.size());
       if (room <= 0) {
         std::unique_lock<std::mutex> l(completions->mu);
-        completions->cv.wait_for(l, std::chrono::milliseconds(50),
+        completions->cv.wait_for(l, std::chrono::milliseconds(10),
                                  [&] { return !completions->done.empty() || stop.load(); });
         continue;
       }
@@ -222,7 +224,9 @@ struct DeliveryWorker::Impl {
     bool ok = DecodeRecord(body, &j->id, &j->rule, &j->action, &ms, &j->event);
     j->matched_at = ms > 0 ? absl::FromUnixMillis(ms) : absl::Now();
     jsMsgMetaData* meta = nullptr;
+    uint64_t seq = 0;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+      seq = meta->Sequence.Stream;
       j->attempt = static_cast<int>(std::min<uint64_t>(meta->NumDelivered, 1 << 30));
       jsMsgMetaData_Destroy(meta);
     }
@@ -230,7 +234,7 @@ struct DeliveryWorker::Impl {
     jobs.insert(j);
     if (!ok) {
       // Not a record weir wrote: kept as a dead letter, not retried.
-      j->id = absl::StrCat("unreadable-", reinterpret_cast<uintptr_t>(m));
+      j->id = absl::StrCat(options.outbox.stream, ":", seq);
       j->event = std::string(body);
       j->outcome = Outcome{Outcome::Kind::kFailed, 0, "not an action record", std::nullopt};
       DeadLetter(j);
@@ -300,9 +304,12 @@ struct DeliveryWorker::Impl {
       } else if (o.kind == Outcome::Kind::kRetry &&
                  j->attempt < j->executor->retry().attempts) {
         absl::Duration delay = RetryDelay(j->executor->retry(), j->attempt + 1, o.retry_after);
-        natsMsg_NakWithDelay(j->msg, std::max<int64_t>(1, ToNanos(delay)), nullptr);
+        // The wait is kept here (the message kept alive with InProgress),
+        // then a plain Nak hands it to any worker. Not NakWithDelay: with
+        // cnats 3.4.1 and nats-server 2.9.10, messages nak'ed with short
+        // delays came back with wrong delivery counts.
+        retry_at.emplace(absl::Now() + delay, j);
         Count(&DeliveryStats::retried);
-        Drop(j);
       } else {
         DeadLetter(j);
       }
@@ -335,10 +342,21 @@ struct DeliveryWorker::Impl {
       Count(&DeliveryStats::dead_lettered);
       Log(absl::StrCat("dead letter: ", j->id, " (rule '", j->rule, "', action '", j->action,
                        "', attempt ", j->attempt, "): ", reason));
+      Drop(j);
     } else {
-      natsMsg_NakWithDelay(j->msg, ToNanos(absl::Seconds(1)), nullptr);
+      // Not stored: tried again in a second (the message stays held).
+      retry_at.emplace(absl::Now() + absl::Seconds(1), j);
     }
-    Drop(j);
+  }
+
+  // Retries whose wait is over go back to the stream, for any worker.
+  void RetryDue(absl::Time now) {
+    while (!retry_at.empty() && retry_at.begin()->first <= now) {
+      Job* j = retry_at.begin()->second;
+      retry_at.erase(retry_at.begin());
+      natsMsg_Nak(j->msg, nullptr);
+      Drop(j);
+    }
   }
 
   void Drop(Job* j) {
@@ -399,7 +417,8 @@ void DeliveryWorker::Stop(absl::Time deadline) {
   Impl& i = *impl_;
   if (i.stop.exchange(true)) return;
   i.thread.join();
-  // Not started yet: back to the stream at once.
+  // Not started yet, or waiting to be retried: back to the stream at once.
+  i.RetryDue(absl::InfiniteFuture());
   for (auto& [key, t] : i.targets) {
     for (Impl::Job* j : t.waiting) {
       natsMsg_Nak(j->msg, nullptr);
@@ -417,6 +436,7 @@ void DeliveryWorker::Stop(absl::Time deadline) {
   }
   for (auto& [name, e] : i.executors) e->Shutdown(deadline);
   i.Finish();
+  i.RetryDue(absl::InfiniteFuture());
   natsConnection_FlushTimeout(i.client->nc(), 1000);
 }
 
