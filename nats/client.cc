@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -73,6 +74,7 @@ absl::StatusOr<ParsedUrl> ParseUrl(std::string_view url) {
 
 Client::~Client() {
   closing_ = true;
+  if (acks_) natsSubscription_Destroy(acks_);
   if (js_) jsCtx_Destroy(js_);
   if (nc_) {
     natsConnection_Close(nc_);
@@ -172,8 +174,6 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ConnectOptions& op
   jsOptions_Init(&jo);
   jo.Wait = 5000;
   jo.PublishAsync.MaxPending = 4096;
-  jo.PublishAsync.ErrHandler = &Client::OnPublishError;
-  jo.PublishAsync.ErrHandlerClosure = c.get();
   s = natsConnection_JetStream(&c->js_, c->nc_, &jo);
   if (s != NATS_OK) return c->Error("no JetStream context", s);
   return c;
@@ -283,67 +283,78 @@ absl::StatusOr<natsSubscription*> Client::Bind(const std::string& stream,
   return sub;
 }
 
-void Client::OnPublishError(jsCtx*, jsPubAckErr* pae, void* self) {
-  auto* c = static_cast<Client*>(self);
-  const char* id = nullptr;
-  if (pae->Msg && natsMsgHeader_Get(pae->Msg, "Nats-Msg-Id", &id) == NATS_OK && id) {
-    std::lock_guard<std::mutex> l(c->failed_mu_);
-    c->failed_.emplace_back(id);
-  }
-}
-
 absl::Status Client::PublishAll(const std::vector<Out>& msgs, const std::atomic<bool>* interrupted) {
-  std::vector<const Out*> todo;
-  todo.reserve(msgs.size());
-  for (const Out& m : msgs) todo.push_back(&m);
+  // Each message is a core publish with a reply subject of our own inbox;
+  // JetStream answers there with its ack ({"stream":..,"seq":..}) or an
+  // error. Not js_PublishMsgAsync: with cnats 3.4.1 a message the library
+  // owns was freed twice now and then (a pub ack racing the publish call).
+  if (!acks_) {
+    char* inbox = nullptr;
+    if (natsInbox_Create(&inbox) != NATS_OK) return absl::ResourceExhaustedError("out of memory");
+    inbox_ = inbox;
+    natsInbox_Destroy(inbox);
+    natsStatus s = natsConnection_SubscribeSync(&acks_, nc_, (inbox_ + ".>").c_str());
+    if (s != NATS_OK) return Error("cannot subscribe to publish acknowledgements", s);
+    natsSubscription_SetPendingLimits(acks_, -1, -1);
+  }
+  std::vector<size_t> todo(msgs.size());
+  for (size_t i = 0; i < todo.size(); ++i) todo[i] = i;
   absl::Duration backoff = absl::Milliseconds(50);
   absl::Time last_complaint = absl::InfinitePast();
   while (!todo.empty()) {
-    std::set<std::string> failed;
-    for (const Out* o : todo) {
+    std::string prefix = absl::StrCat(inbox_, ".", ++round_, ".");
+    std::vector<char> acked(msgs.size(), 0);
+    for (size_t i : todo) {
+      const Out& o = msgs[i];
+      std::string reply = absl::StrCat(prefix, i);
       natsMsg* m = nullptr;
-      natsStatus s = natsMsg_Create(&m, o->subject.c_str(), nullptr, o->data.data(),
-                                    static_cast<int>(o->data.size()));
-      if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", o->id.c_str());
-      for (const auto& [k, v] : o->headers)
+      natsStatus s = natsMsg_Create(&m, o.subject.c_str(), reply.c_str(), o.data.data(),
+                                    static_cast<int>(o.data.size()));
+      if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", o.id.c_str());
+      for (const auto& [k, v] : o.headers)
         if (s == NATS_OK) s = natsMsgHeader_Set(m, k, v.c_str());
-      if (s == NATS_OK) s = js_PublishMsgAsync(js_, &m, nullptr);
-      natsMsg_Destroy(m);  // no-op when the library took it
-      if (s == NATS_MAX_PAYLOAD || s == NATS_INVALID_ARG) {
-        js_PublishAsyncComplete(js_, nullptr);
-        return Error(absl::StrCat("cannot publish to ", o->subject, " (", o->data.size(),
-                                  " bytes; the server's max_payload?)"),
+      if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, m);
+      natsMsg_Destroy(m);
+      if (s == NATS_MAX_PAYLOAD)
+        return Error(absl::StrCat("cannot publish to ", o.subject, " (", o.data.size(),
+                                  " bytes; over the server's max_payload)"),
                      s);
-      }
-      if (s != NATS_OK) failed.insert(o->id);
     }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = 5000;
-    natsStatus s = js_PublishAsyncComplete(js_, &po);
-    if (s != NATS_OK) {
-      // No answer in time: take those back; they are sent again (JetStream
-      // drops the copies it already has, by id).
-      natsMsgList pending = {nullptr, 0};
-      if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
-        for (int i = 0; i < pending.Count; ++i) {
-          const char* id = nullptr;
-          if (natsMsgHeader_Get(pending.Msgs[i], "Nats-Msg-Id", &id) == NATS_OK && id)
-            failed.insert(id);
+    natsConnection_Flush(nc_);
+    size_t want = todo.size(), got = 0;
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (got < want) {
+      int64_t left = ToMillis(deadline - absl::Now());
+      if (left <= 0) break;
+      natsMsg* r = nullptr;
+      natsStatus s = natsSubscription_NextMsg(&r, acks_, left);
+      if (s != NATS_OK) {
+        if (s == NATS_TIMEOUT) break;
+        absl::SleepFor(absl::Milliseconds(20));
+        continue;
+      }
+      std::string_view subj = natsMsg_GetSubject(r);
+      std::string_view body(natsMsg_GetData(r) ? natsMsg_GetData(r) : "",
+                            natsMsg_GetDataLength(r));
+      size_t idx = 0;
+      if (subj.substr(0, prefix.size()) == prefix &&
+          absl::SimpleAtoi(Av(subj.substr(prefix.size())), &idx) && idx < acked.size() &&
+          !acked[idx]) {
+        // An ack names the stream; an error (or a 503 "no responders" with
+        // an empty body) is sent again.
+        if (body.find("\"error\"") == std::string_view::npos &&
+            body.find("\"stream\"") != std::string_view::npos) {
+          acked[idx] = 1;
+          ++got;
         }
-        natsMsgList_Destroy(&pending);
       }
+      natsMsg_Destroy(r);
     }
-    {
-      std::lock_guard<std::mutex> l(failed_mu_);
-      failed.insert(failed_.begin(), failed_.end());
-      failed_.clear();
-    }
-    if (failed.empty()) return absl::OkStatus();
-    std::vector<const Out*> again;
-    for (const Out* o : todo)
-      if (failed.count(o->id)) again.push_back(o);
+    std::vector<size_t> again;
+    for (size_t i : todo)
+      if (!acked[i]) again.push_back(i);
     todo.swap(again);
+    if (todo.empty()) break;
     if (interrupted && interrupted->load())
       return absl::CancelledError(absl::StrCat(todo.size(), " publishes not confirmed"));
     if (absl::Now() - last_complaint > absl::Seconds(10)) {

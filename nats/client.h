@@ -63,7 +63,7 @@ class Client {
     std::vector<std::pair<const char*, std::string>> headers;
     std::string_view data;
   };
-  // Publishes every message asynchronously and returns once JetStream has
+  // Publishes every message (pipelined, without waiting for each) and returns once JetStream has
   // stored each (a duplicate id counts as stored); what failed or got no
   // answer (the connection dropped, the server restarted) is sent again,
   // with backoff, until stored or `*interrupted`. One caller at a time.
@@ -75,15 +75,17 @@ class Client {
   static void OnReconnected(natsConnection* nc, void* self);
   static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* self);
   static int64_t ReconnectDelay(natsConnection* nc, int attempts, void* self);
-  static void OnPublishError(jsCtx* js, jsPubAckErr* pae, void* self);
 
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::string url_;
   ConnectOptions options_;
   std::atomic<bool> closing_{false};
-  std::mutex failed_mu_;
-  std::vector<std::string> failed_;  // ids whose asynchronous publish failed
+  // PublishAll's acknowledgements: a subscription to INBOX.>, replies named
+  // INBOX.ROUND.INDEX.
+  natsSubscription* acks_ = nullptr;
+  std::string inbox_;
+  uint64_t round_ = 0;
 };
 
 // Splits the credentials off a URL list: the URLs without them, and the

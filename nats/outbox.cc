@@ -151,6 +151,8 @@ struct DeliveryWorker::Impl {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<Job*> done;
+    std::set<Job*> started;  // handed to an executor, `done` not yet called
+    uint64_t extra_calls = 0;  // `done` called again for one delivery: ignored
   };
 
   DeliveryOptions options;
@@ -277,8 +279,18 @@ struct DeliveryWorker::Impl {
         d.attempt = j->attempt;
         d.matched_at = j->matched_at;
         std::shared_ptr<Completions> c = completions;
+        {
+          std::lock_guard<std::mutex> l(c->mu);
+          c->started.insert(j);
+        }
         j->executor->Start(d, [c, j](Outcome o) {
           std::lock_guard<std::mutex> l(c->mu);
+          // Exactly once per delivery, even if an executor calls back twice
+          // (the job may be gone by then).
+          if (c->started.erase(j) == 0) {
+            ++c->extra_calls;
+            return;
+          }
           j->outcome = std::move(o);
           c->done.push_back(j);
           c->cv.notify_all();
@@ -436,6 +448,12 @@ void DeliveryWorker::Stop(absl::Time deadline) {
   }
   for (auto& [name, e] : i.executors) e->Shutdown(deadline);
   i.Finish();
+  {
+    std::lock_guard<std::mutex> l(i.completions->mu);
+    if (i.completions->extra_calls > 0)
+      i.Log(absl::StrCat("an executor finished ", i.completions->extra_calls,
+                         " deliveries a second time; ignored"));
+  }
   i.RetryDue(absl::InfiniteFuture());
   natsConnection_FlushTimeout(i.client->nc(), 1000);
 }
