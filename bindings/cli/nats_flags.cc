@@ -41,8 +41,7 @@ const char kNatsRunOptions[] =
     "      --deliver-consumer C  the delivery workers' durable consumer (default\n"
     "                          weir-deliver)\n"
     "      --deliver-only      no input: only deliver what the actions stream holds\n"
-    "                          (--outbox nats and a NATS server via --source or\n"
-    "                          --outbox-url)\n"
+    "                          (with --outbox nats and --source nats://HOST:PORT)\n"
     "      --max-in-flight N   deliveries under way at once per process (default 256)\n";
 
 const char kNatsFilterOptions[] =
