@@ -113,10 +113,12 @@ struct DeliveryStats {
 
 // Carries out the actions recorded in the actions stream with `executors`
 // (by action name). A delivery is acknowledged once delivered or
-// dead-lettered (published to STREAM.dead with its reason); a retry is a
-// negative acknowledgement with the RetryDelay of its executor's policy;
-// attempts are counted by JetStream, so any worker goes on where another
-// stopped.
+// dead-lettered (published to STREAM.dead with its reason); a retry waits
+// out the RetryDelay of its executor's policy on this worker (the message
+// kept alive), then is handed back to the stream for any worker; attempts
+// are JetStream's delivery count, so any worker goes on where another
+// stopped. Per-target concurrency and rate are honoured per process;
+// deactivation is not done (such failures are dead-lettered).
 class DeliveryWorker {
  public:
   static absl::StatusOr<std::unique_ptr<DeliveryWorker>> Start(
