@@ -9,7 +9,7 @@ pkgs=(cmake ninja-build g++ pkg-config
       libcurl4-openssl-dev libssl-dev ca-certificates libsqlite3-dev libboost-dev
       nats-server libnats-dev
       pybind11-dev python3-pybind11 python3-dev python3-venv python3-setuptools python3-wheel
-      python3-pytest python3-websockets prometheus openssl)
+      python3-pytest python3-websockets prometheus openssl curl python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,6 +26,7 @@
 #include "bindings/cli/run.h"
 #include "weir/actions.h"
 #include "bindings/cli/serve.h"
+#include "bindings/cli/nats_flags.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/open.h"
@@ -539,6 +540,7 @@ int Filter(Args& a, FILE* out, FILE* err) {
   o.err = err;
   std::string errors_path;
   bool quiet = false;
+  NatsFlags nats;
   while (a.more()) {
     std::string s = a.next();
     if (!a.error.empty()) return Usage(err, kFilterUsage, a.error);
@@ -546,6 +548,8 @@ int Filter(Args& a, FILE* out, FILE* err) {
     int rc = 0;
     if (!a.positional && (s == "-h" || s == "--help")) {
       fputs(kFilterUsage, out);
+      fputs("\n", out);
+      fputs(kNatsFilterOptions, out);
       return 0;
     } else if (SharedOption(s, a, kFilterUsage, err, &rule_files, &inputs, &o, &rc)) {
       if (rc) return rc;
@@ -560,12 +564,18 @@ int Filter(Args& a, FILE* out, FILE* err) {
       if (!a.Value(&errors_path)) return Usage(err, kFilterUsage, "--errors needs a file");
     } else if (s == "-q" || s == "--quiet") {
       quiet = true;
+    } else if (int r = ParseNatsFlag(s, [&](std::string* x) { return a.Value(x); }, false, &nats,
+                                     &v);
+               r != 0) {
+      if (r < 0) return Usage(err, kFilterUsage, v);
     } else {
       return Usage(err, kFilterUsage, absl::StrCat("unknown option ", s));
     }
   }
   if (rule_files.empty()) return Usage(err, kFilterUsage, "filter needs at least one -r RULES");
-  if (inputs.empty()) inputs.push_back("-");
+  if (std::string e = CheckNatsFlags(nats, false, !inputs.empty()); !e.empty())
+    return Usage(err, kFilterUsage, e);
+  if (inputs.empty() && nats.source.empty()) inputs.push_back("-");
   o.name_lines = inputs.size() > 1;
   // An output must not replace what is being read.
   if (!errors_path.empty()) {
@@ -604,6 +614,35 @@ int Filter(Args& a, FILE* out, FILE* err) {
   Pipeline pipeline(rules, ToPipelineOptions(o));
   StopOnSignal stopper(&pipeline);
   bool write_failed = false;
+  if (nats.any()) {
+    // A NATS source, a NATS sink, or both; the counts come from the pipeline.
+    FormatSink local(o, &stats);
+    PipelineStats ps;
+    absl::Status st;
+    if (!nats.source.empty()) {
+      st = FilterNats(nats, pipeline, &local, -1, "", o.limits.max_event_bytes, &ps);
+    }
+    for (const std::string& in : inputs) {
+      int fd = in == "-" ? 0 : open(in.c_str(), O_RDONLY);
+      if (fd < 0) {
+        fprintf(err, "weir: cannot read %s: %s\n", in.c_str(), strerror(errno));
+        rc = 2;
+        continue;
+      }
+      st = FilterNats(nats, pipeline, &local, fd, in, o.limits.max_event_bytes, &ps);
+      if (fd != 0) close(fd);
+      if (!st.ok()) break;
+    }
+    if (!st.ok()) {
+      fprintf(err, "weir: %s\n", std::string(st.message()).c_str());
+      rc = 2;
+    }
+    if (!nats.sink.empty()) {
+      stats.lines += ps.lines;
+      stats.bad += ps.bad;
+    }
+    inputs.clear();
+  }
   for (const std::string& in : inputs) {
     if (pipeline.stopped()) break;
     int fd = 0;
@@ -851,6 +890,8 @@ int Dispatch(Args& a, FILE* out, FILE* err) {
   if (cmd == "serve")
     return Serve({a.argv.begin() + static_cast<long>(a.i), a.argv.end()}, out, err);
   if (cmd == "run" || cmd == "replay") {
+    std::vector<std::string> nrest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
+    if (cmd == "run" && IsNatsRun(nrest)) return RunNats(nrest, out, err);
     std::vector<std::string> rest(a.argv.begin() + static_cast<long>(a.i), a.argv.end());
     return cmd == "run" ? Run(rest, out, err) : Replay(rest, out, err);
   }

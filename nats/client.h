@@ -1,0 +1,108 @@
+// Private to weir::nats: one cnats connection with its JetStream context,
+// made from ConnectOptions (credentials taken out of the URL, reconnecting
+// forever with backoff), and the stream/consumer set-up the parts share.
+//
+// Thread safety: a Client may be used from any thread (cnats connections are
+// thread-safe); Log may be called from cnats' callback threads.
+#ifndef WEIR_NATS_CLIENT_H_
+#define WEIR_NATS_CLIENT_H_
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "weir/nats.h"
+
+namespace weir::nats {
+
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const ConnectOptions& options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  natsConnection* nc() const { return nc_; }
+  jsCtx* js() const { return js_; }
+  const std::string& url() const { return url_; }  // redacted
+  bool connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+  void Log(std::string_view message) const;
+  // A Status for a failed cnats call: what failed, the server (redacted),
+  // the cnats status text and the JetStream error code. Never the library's
+  // own last-error text, which may quote a URL.
+  absl::Status Error(std::string_view what, natsStatus s, jsErrCode code = jsErrCode(0)) const;
+
+  // The stream must exist (a clear error naming it if not).
+  absl::Status CheckStream(const std::string& stream) const;
+  // Creates the stream with `subjects` if it does not exist (file storage,
+  // duplicate window as given).
+  absl::Status EnsureStream(const std::string& stream, const std::vector<std::string>& subjects,
+                            absl::Duration duplicate_window) const;
+  // Creates the durable pull consumer if it does not exist.
+  absl::Status EnsureConsumer(const std::string& stream, const std::string& consumer,
+                              const std::string& filter_subject,
+                              const ConsumerDefaults& defaults) const;
+  // A pull subscription bound to an existing durable consumer.
+  absl::StatusOr<natsSubscription*> Bind(const std::string& stream,
+                                         const std::string& consumer) const;
+  // Sleeps up to `d`, returning early once connected again.
+  void WaitConnected(absl::Duration d) const;
+
+  // One message to publish to JetStream; `id` becomes its Nats-Msg-Id.
+  struct Out {
+    std::string subject;
+    std::string id;
+    std::vector<std::pair<const char*, std::string>> headers;
+    std::string_view data;
+  };
+  // Publishes every message (pipelined, without waiting for each) and returns once JetStream has
+  // stored each (a duplicate id counts as stored); what failed or got no
+  // answer (the connection dropped, the server restarted) is sent again,
+  // with backoff, until stored or `*interrupted`. One caller at a time.
+  absl::Status PublishAll(const std::vector<Out>& msgs, const std::atomic<bool>* interrupted);
+
+ private:
+  Client() = default;
+  static void OnDisconnected(natsConnection* nc, void* self);
+  static void OnReconnected(natsConnection* nc, void* self);
+  static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* self);
+  static int64_t ReconnectDelay(natsConnection* nc, int attempts, void* self);
+
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+  std::string url_;
+  ConnectOptions options_;
+  std::atomic<bool> closing_{false};
+  // PublishAll's acknowledgements: a subscription to INBOX.>, replies named
+  // INBOX.ROUND.INDEX.
+  natsSubscription* acks_ = nullptr;
+  std::string inbox_;
+  uint64_t round_ = 0;
+};
+
+// Splits the credentials off a URL list: the URLs without them, and the
+// first user/password or token found.
+struct ParsedUrl {
+  std::vector<std::string> servers;
+  std::string user, password, token;
+};
+absl::StatusOr<ParsedUrl> ParseUrl(std::string_view url);
+
+// Debian's Abseil has its own string_view type.
+inline absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline std::string_view Sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+int64_t ToNanos(absl::Duration d);
+int64_t ToMillis(absl::Duration d);
+
+}  // namespace weir::nats
+
+#endif  // WEIR_NATS_CLIENT_H_

@@ -1,0 +1,491 @@
+// The outbox on JetStream: the record of matched actions is a stream
+// (STREAM.actions, one message per (event, rule, action), its delivery id as
+// Nats-Msg-Id), and delivery workers share one durable consumer of it. The
+// stream, not a local disk, holds what is pending, so any worker delivers and
+// a worker that dies loses nothing.
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "nats/client.h"
+
+namespace weir::nats {
+namespace {
+
+std::string ActionsSubject(const std::string& stream) { return stream + ".actions"; }
+std::string DeadSubject(const std::string& stream) { return stream + ".dead"; }
+
+// An action record: the delivery id, rule id, action name and match time
+// (Unix ms), one a line, then the event's bytes. In the body rather than in
+// headers: cnats 3.4 has crashed here freeing the headers of fetched
+// messages, and one header (Nats-Msg-Id) is all JetStream needs.
+std::string EncodeRecord(std::string_view id, std::string_view rule, std::string_view action,
+                         std::string_view matched_at_ms, std::string_view event) {
+  std::string b;
+  b.reserve(id.size() + rule.size() + action.size() + matched_at_ms.size() + event.size() + 4);
+  for (std::string_view f : {id, rule, action, matched_at_ms}) {
+    b.append(f.data(), f.size());
+    b.push_back('\n');
+  }
+  b.append(event.data(), event.size());
+  return b;
+}
+
+bool DecodeRecord(std::string_view body, std::string* id, std::string* rule, std::string* action,
+                  int64_t* matched_at_ms, std::string* event) {
+  std::string* fields[] = {id, rule, action};
+  for (std::string* f : fields) {
+    size_t nl = body.find('\n');
+    if (nl == std::string_view::npos) return false;
+    f->assign(body.data(), nl);
+    body.remove_prefix(nl + 1);
+  }
+  size_t nl = body.find('\n');
+  if (nl == std::string_view::npos) return false;
+  if (!absl::SimpleAtoi(Av(body.substr(0, nl)), matched_at_ms)) *matched_at_ms = 0;
+  body.remove_prefix(nl + 1);
+  event->assign(body.data(), body.size());
+  return true;
+}
+
+absl::Status EnsureActionsStream(const Client& c, const OutboxOptions& o) {
+  return c.EnsureStream(o.stream, {ActionsSubject(o.stream), DeadSubject(o.stream)},
+                        o.duplicate_window);
+}
+
+class Outbox : public Sink {
+ public:
+  Outbox(const OutboxOptions& o, std::unique_ptr<Client> c)
+      : options_(o), client_(std::move(c)), subject_(ActionsSubject(o.stream)) {}
+
+  // Delivery ids hash the event: computed on the matching thread, one per
+  // line of `prepared`, in the order OnBatch walks the matches.
+  void Prepare(BatchResult* r) override {
+    const std::string& input = r->source->name();
+    for (const Match& m : r->matches) {
+      for (uint32_t slot : m.rules) {
+        const RuleDef& rule = r->rules->rule(slot);
+        for (const std::string& action : rule.actions) {
+          absl::StrAppend(&r->prepared, DeliveryId(input, m.position, m.event, rule.id, action),
+                          "\n");
+        }
+      }
+    }
+  }
+
+  absl::Status OnBatch(const BatchResult& r) override {
+    // Bad events are the caller's to report (weir run prints them).
+    std::vector<Client::Out> out;
+    std::string now = absl::StrCat(absl::ToUnixMillis(absl::Now()));
+    std::string_view ids = r.prepared;
+    bodies_.clear();
+    for (const Match& m : r.matches) {
+      for (uint32_t slot : m.rules) {
+        const RuleDef& rule = r.rules->rule(slot);
+        for (const std::string& action : rule.actions) {
+          size_t nl = ids.find('\n');
+          Client::Out o;
+          o.subject = subject_;
+          o.id = std::string(ids.substr(0, nl));
+          ids.remove_prefix(nl + 1);
+          bodies_.push_back(EncodeRecord(o.id, rule.id, action, now, m.event));
+          out.push_back(std::move(o));
+        }
+      }
+    }
+    for (size_t i = 0; i < out.size(); ++i) out[i].data = bodies_[i];
+  if (out.empty()) return absl::OkStatus();
+    return client_->PublishAll(out, nullptr);
+  }
+
+ private:
+  OutboxOptions options_;
+  std::unique_ptr<Client> client_;
+  std::string subject_;
+  std::vector<std::string> bodies_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sink>> MakeOutbox(const OutboxOptions& options) {
+  ConnectOptions co = options.connect;
+  if (co.name.empty()) co.name = absl::StrCat("weir outbox ", options.stream);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(co);
+  if (!c.ok()) return c.status();
+  if (absl::Status st = EnsureActionsStream(**c, options); !st.ok()) return st;
+  return std::unique_ptr<Sink>(new Outbox(options, *std::move(c)));
+}
+
+// ---------------------------------------------------------------------------
+// Delivery workers.
+
+struct DeliveryWorker::Impl {
+  struct Job;
+  struct Target {
+    int concurrency = 1;
+    double rate = 0;
+    int in_flight = 0;
+    absl::Time next_start = absl::InfinitePast();
+    std::deque<Job*> waiting;
+  };
+  // One fetched action message, from fetch to ack.
+  struct Job {
+    natsMsg* msg = nullptr;
+    std::string id, rule, action, event;
+    int attempt = 1;
+    absl::Time matched_at;
+    Executor* executor = nullptr;
+    Target* target = nullptr;
+    absl::Time last_progress;
+    Outcome outcome;
+  };
+  // Completions come from executors' threads; shared so a late callback
+  // after Stop() finds it alive.
+  struct Completions {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Job*> done;
+    std::set<Job*> started;  // handed to an executor, `done` not yet called
+    uint64_t extra_calls = 0;  // `done` called again for one delivery: ignored
+  };
+
+  DeliveryOptions options;
+  std::unique_ptr<Client> client;
+  natsSubscription* sub = nullptr;
+  std::map<std::string, std::unique_ptr<Executor>> executors;
+  std::map<std::string, Target> targets;
+  std::set<Job*> jobs;  // every live job (waiting, in flight or to retry)
+  std::multimap<absl::Time, Job*> retry_at;  // failed, handed back when due
+  std::atomic<int> in_flight{0};
+  std::shared_ptr<Completions> completions = std::make_shared<Completions>();
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  absl::Duration progress_every;
+
+  mutable std::mutex stats_mu;
+  DeliveryStats stats;
+
+  void Log(std::string_view m) const {
+    if (options.log) {
+      options.log(m);
+    } else {
+      client->Log(m);
+    }
+  }
+
+  void Loop() {
+    absl::Time last_complaint = absl::InfinitePast();
+    while (!stop.load()) {
+      Finish();
+      RetryDue(absl::Now());
+      StartWaiting();
+      KeepAlive();
+      int room = options.max_in_flight - static_cast<int>(jobs.size());
+      if (room <= 0) {
+        std::unique_lock<std::mutex> l(completions->mu);
+        completions->cv.wait_for(l, std::chrono::milliseconds(10),
+                                 [&] { return !completions->done.empty() || stop.load(); });
+        continue;
+      }
+      natsMsgList list = {nullptr, 0};
+      // Short when deliveries are in flight, so completions are acked soon.
+      int64_t wait = jobs.empty() ? 200 : 20;
+      natsStatus s = natsSubscription_Fetch(&list, sub, std::min(room, 256), wait, nullptr);
+      if (s == NATS_OK) {
+        for (int i = 0; i < list.Count; ++i) {
+          Take(list.Msgs[i]);
+          list.Msgs[i] = nullptr;
+        }
+      }
+      natsMsgList_Destroy(&list);
+      if (s == NATS_OK || s == NATS_TIMEOUT) continue;
+      if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
+        Log(absl::StrCat("delivery worker stopped: ", natsStatus_GetText(s)));
+        return;
+      }
+      if (absl::Now() - last_complaint > absl::Seconds(10) && client->connected()) {
+        Log(absl::StrCat("fetching actions failed (", natsStatus_GetText(s), "); retrying"));
+        last_complaint = absl::Now();
+      }
+      client->WaitConnected(absl::Milliseconds(200));
+    }
+  }
+
+  void Take(natsMsg* m) {
+    auto* j = new Job;
+    j->msg = m;
+    const char* d = natsMsg_GetData(m);
+    std::string_view body(d ? d : "", d ? natsMsg_GetDataLength(m) : 0);
+    int64_t ms = 0;
+    bool ok = DecodeRecord(body, &j->id, &j->rule, &j->action, &ms, &j->event);
+    j->matched_at = ms > 0 ? absl::FromUnixMillis(ms) : absl::Now();
+    jsMsgMetaData* meta = nullptr;
+    uint64_t seq = 0;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+      seq = meta->Sequence.Stream;
+      j->attempt = static_cast<int>(std::min<uint64_t>(meta->NumDelivered, 1 << 30));
+      jsMsgMetaData_Destroy(meta);
+    }
+    j->last_progress = absl::Now();
+    jobs.insert(j);
+    if (!ok) {
+      // Not a record weir wrote: kept as a dead letter, not retried.
+      j->id = absl::StrCat(options.outbox.stream, ":", seq);
+      j->event = std::string(body);
+      j->outcome = Outcome{Outcome::Kind::kFailed, 0, "not an action record", std::nullopt};
+      DeadLetter(j);
+      return;
+    }
+    auto it = executors.find(j->action);
+    if (it == executors.end()) {
+      j->outcome = Outcome{Outcome::Kind::kFailed, 0, "action removed", std::nullopt};
+      DeadLetter(j);
+      return;
+    }
+    j->executor = it->second.get();
+    std::string key = j->executor->target();
+    auto [t, fresh] = targets.try_emplace(key);
+    if (fresh) {
+      t->second.concurrency = std::max(1, j->executor->concurrency());
+      t->second.rate = j->executor->rate_per_second();
+    }
+    j->target = &t->second;
+    j->target->waiting.push_back(j);
+    StartWaiting();
+  }
+
+  void StartWaiting() {
+    absl::Time now = absl::Now();
+    for (auto& [key, t] : targets) {
+      while (!t.waiting.empty() && t.in_flight < t.concurrency) {
+        if (t.rate > 0 && now < t.next_start) break;
+        Job* j = t.waiting.front();
+        t.waiting.pop_front();
+        ++t.in_flight;
+        ++in_flight;
+        if (t.rate > 0)
+          t.next_start = std::max(now, t.next_start) + absl::Seconds(1) / t.rate;
+        Delivery d;
+        d.id = j->id;
+        d.rule_id = j->rule;
+        d.action = j->action;
+        d.event = j->event;
+        d.attempt = j->attempt;
+        d.matched_at = j->matched_at;
+        std::shared_ptr<Completions> c = completions;
+        {
+          std::lock_guard<std::mutex> l(c->mu);
+          c->started.insert(j);
+        }
+        j->executor->Start(d, [c, j](Outcome o) {
+          std::lock_guard<std::mutex> l(c->mu);
+          // Exactly once per delivery, even if an executor calls back twice
+          // (the job may be gone by then).
+          if (c->started.erase(j) == 0) {
+            ++c->extra_calls;
+            return;
+          }
+          j->outcome = std::move(o);
+          c->done.push_back(j);
+          c->cv.notify_all();
+        });
+      }
+    }
+  }
+
+  void Finish() {
+    std::vector<Job*> done;
+    {
+      std::lock_guard<std::mutex> l(completions->mu);
+      done.swap(completions->done);
+    }
+    for (Job* j : done) {
+      --j->target->in_flight;
+      --in_flight;
+      const Outcome& o = j->outcome;
+      if (o.kind == Outcome::Kind::kDelivered) {
+        natsMsg_Ack(j->msg, nullptr);
+        Count(&DeliveryStats::delivered);
+        Drop(j);
+      } else if (o.kind == Outcome::Kind::kRetry &&
+                 j->attempt < j->executor->retry().attempts) {
+        absl::Duration delay = RetryDelay(j->executor->retry(), j->attempt + 1, o.retry_after);
+        // The wait is kept here (the message kept alive with InProgress),
+        // then a plain Nak hands it to any worker. Not NakWithDelay: with
+        // cnats 3.4.1 and nats-server 2.9.10, messages nak'ed with short
+        // delays came back with wrong delivery counts.
+        retry_at.emplace(absl::Now() + delay, j);
+        Count(&DeliveryStats::retried);
+      } else {
+        DeadLetter(j);
+      }
+    }
+  }
+
+  // Published to STREAM.dead with the reason; the action message is acked
+  // once that is stored (else it comes back and is dead-lettered then).
+  void DeadLetter(Job* j) {
+    natsMsg* m = nullptr;
+    std::string subject = DeadSubject(options.outbox.stream);
+    natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, j->event.data(),
+                                  static_cast<int>(j->event.size()));
+    std::string reason = j->outcome.reason.empty()
+                             ? absl::StrCat("status ", j->outcome.status)
+                             : j->outcome.reason;
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", (j->id + ":dead").c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Delivery-Id", j->id.c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Rule", j->rule.c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Action", j->action.c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Reason", reason.c_str());
+    if (s == NATS_OK)
+      s = natsMsgHeader_Set(m, "Weir-Attempts", absl::StrCat(j->attempt).c_str());
+    jsPubAck* ack = nullptr;
+    if (s == NATS_OK) s = js_PublishMsg(&ack, client->js(), m, nullptr, nullptr);
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+    if (s == NATS_OK) {
+      natsMsg_Ack(j->msg, nullptr);
+      Count(&DeliveryStats::dead_lettered);
+      Log(absl::StrCat("dead letter: ", j->id, " (rule '", j->rule, "', action '", j->action,
+                       "', attempt ", j->attempt, "): ", reason));
+      Drop(j);
+    } else {
+      // Not stored: tried again in a second (the message stays held).
+      retry_at.emplace(absl::Now() + absl::Seconds(1), j);
+    }
+  }
+
+  // Retries whose wait is over go back to the stream, for any worker.
+  void RetryDue(absl::Time now) {
+    while (!retry_at.empty() && retry_at.begin()->first <= now) {
+      Job* j = retry_at.begin()->second;
+      retry_at.erase(retry_at.begin());
+      natsMsg_Nak(j->msg, nullptr);
+      Drop(j);
+    }
+  }
+
+  void Drop(Job* j) {
+    jobs.erase(j);
+    natsMsg_Destroy(j->msg);
+    delete j;
+  }
+
+  // Deliveries waiting or in flight longer than progress_every are kept
+  // from being redelivered elsewhere.
+  void KeepAlive() {
+    absl::Time now = absl::Now();
+    for (Job* j : jobs) {
+      if (now - j->last_progress < progress_every) continue;
+      natsMsg_InProgress(j->msg, nullptr);
+      j->last_progress = now;
+    }
+  }
+
+  void Count(uint64_t DeliveryStats::*field) {
+    std::lock_guard<std::mutex> l(stats_mu);
+    ++(stats.*field);
+  }
+};
+
+DeliveryWorker::DeliveryWorker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+absl::StatusOr<std::unique_ptr<DeliveryWorker>> DeliveryWorker::Start(
+    const DeliveryOptions& options, std::map<std::string, std::unique_ptr<Executor>> executors) {
+  if (options.consumer.empty() || options.consumer.find('.') != std::string::npos)
+    return absl::InvalidArgumentError("the delivery consumer needs a name without '.'");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->options.max_in_flight = std::max(1, options.max_in_flight);
+  impl->executors = std::move(executors);
+  impl->progress_every = options.consumer_defaults.ack_wait / 3;
+  ConnectOptions co = options.outbox.connect;
+  if (co.name.empty()) co.name = absl::StrCat("weir delivery ", options.outbox.stream);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(co);
+  if (!c.ok()) return c.status();
+  impl->client = *std::move(c);
+  const std::string& stream = options.outbox.stream;
+  if (absl::Status st = EnsureActionsStream(*impl->client, options.outbox); !st.ok()) return st;
+  if (absl::Status st = impl->client->EnsureConsumer(stream, options.consumer,
+                                                     ActionsSubject(stream),
+                                                     options.consumer_defaults);
+      !st.ok())
+    return st;
+  absl::StatusOr<natsSubscription*> sub = impl->client->Bind(stream, options.consumer);
+  if (!sub.ok()) return sub.status();
+  impl->sub = *sub;
+  Impl* p = impl.get();
+  impl->thread = std::thread([p] { p->Loop(); });
+  return std::unique_ptr<DeliveryWorker>(new DeliveryWorker(std::move(impl)));
+}
+
+void DeliveryWorker::Stop(absl::Time deadline) {
+  Impl& i = *impl_;
+  if (i.stop.exchange(true)) return;
+  i.thread.join();
+  // Not started yet, or waiting to be retried: back to the stream at once.
+  i.RetryDue(absl::InfiniteFuture());
+  for (auto& [key, t] : i.targets) {
+    for (Impl::Job* j : t.waiting) {
+      natsMsg_Nak(j->msg, nullptr);
+      i.Drop(j);
+    }
+    t.waiting.clear();
+  }
+  while (i.in_flight > 0 && absl::Now() < deadline) {
+    {
+      std::unique_lock<std::mutex> l(i.completions->mu);
+      i.completions->cv.wait_for(l, std::chrono::milliseconds(20),
+                                 [&] { return !i.completions->done.empty(); });
+    }
+    i.Finish();
+  }
+  for (auto& [name, e] : i.executors) e->Shutdown(deadline);
+  i.Finish();
+  {
+    std::lock_guard<std::mutex> l(i.completions->mu);
+    if (i.completions->extra_calls > 0)
+      i.Log(absl::StrCat("an executor finished ", i.completions->extra_calls,
+                         " deliveries a second time; ignored"));
+  }
+  i.RetryDue(absl::InfiniteFuture());
+  natsConnection_FlushTimeout(i.client->nc(), 1000);
+}
+
+DeliveryWorker::~DeliveryWorker() {
+  Stop(absl::Now() + absl::Seconds(1));
+  Impl& i = *impl_;
+  // Jobs still in flight: their callbacks may come later and only touch
+  // `completions` (shared) and the job, which is leaked on purpose rather
+  // than freed under a late callback. JetStream redelivers them.
+  for (Impl::Job* j : i.jobs) natsMsg_Destroy(j->msg), j->msg = nullptr;
+  i.jobs.clear();
+  natsSubscription_Unsubscribe(i.sub);
+  natsSubscription_Destroy(i.sub);
+}
+
+DeliveryStats DeliveryWorker::stats() const {
+  std::lock_guard<std::mutex> l(impl_->stats_mu);
+  DeliveryStats s = impl_->stats;
+  s.in_flight = static_cast<uint64_t>(std::max(0, impl_->in_flight.load()));
+  return s;
+}
+
+absl::StatusOr<uint64_t> DeliveryWorker::Pending() const {
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode code = jsErrCode(0);
+  natsStatus s = js_GetConsumerInfo(&ci, impl_->client->js(), impl_->options.outbox.stream.c_str(),
+                                    impl_->options.consumer.c_str(), nullptr, &code);
+  if (s != NATS_OK) return impl_->client->Error("cannot read the delivery consumer", s, code);
+  uint64_t n = ci->NumPending + static_cast<uint64_t>(std::max<int64_t>(0, ci->NumAckPending));
+  jsConsumerInfo_Destroy(ci);
+  return n;
+}
+
+}  // namespace weir::nats
