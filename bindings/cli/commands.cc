@@ -616,7 +616,7 @@ int Filter(Args& a, FILE* out, FILE* err) {
   bool write_failed = false;
   if (nats.any()) {
     // A NATS source, a NATS sink, or both; the counts come from the pipeline.
-    FormatSink local(o, &stats);
+    FormatSink local(o, &stats, nullptr);
     PipelineStats ps;
     absl::Status st;
     if (!nats.source.empty()) {
