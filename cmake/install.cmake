@@ -59,5 +59,16 @@ set(WEIR_PC_REQUIRES "simdjson re2 yaml-cpp yaml-0.1 absl_status absl_statusor a
 if(TARGET weir_actions)
   string(APPEND WEIR_PC_REQUIRES " sqlite3 libcurl libcrypto")
 endif()
+# The prefix is found from weir.pc's own place (${pcfiledir}), so that
+# `cmake --install --prefix P` gives a weir.pc that points into P, not at
+# the prefix configured at build time.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(WEIR_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(WEIR_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+else()
+  string(REGEX REPLACE "[^/]+" ".." weir_pc_up "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+  set(WEIR_PC_PREFIX "\${pcfiledir}/${weir_pc_up}")
+  set(WEIR_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/weir.pc.in ${CMAKE_CURRENT_BINARY_DIR}/weir.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/weir.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

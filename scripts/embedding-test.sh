@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Embedding checks: installs the Release build (build/) into a scratch prefix,
 # builds tests/consumer against it with CMake (find_package) and with
-# pkg-config, runs both; then installs the Python module into a venv of
+# pkg-config, runs both; builds and runs examples/notification-service (a
+# service on the pipeline, the dispatcher and an executor of its own) against
+# the same prefix; then installs the Python module into a venv of
 # Debian's Python and runs its tests with pytest. Usage: scripts/embedding-test.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +25,13 @@ g++ -std=c++20 "$root/tests/consumer/consumer.cc" -o "$work/consumer-pc" \
   $(pkg-config --cflags --libs --static weir)
 "$work/consumer-pc" >/dev/null
 echo "embedding: pkg-config consumer passed"
+echo "== embedding: examples/notification-service against the installed package"
+cmake -S "$root/examples/notification-service" -B "$work/notification-service" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/notification-service" >/dev/null
+timeout 120 "$work/notification-service/notification-service" >"$work/notification-service.out"
+tail -n 1 "$work/notification-service.out" | grep -qx ok
+echo "embedding: notification-service passed"
 
 echo "== embedding: Python module (venv of Debian's Python, offline pip)"
 /usr/bin/python3 -m venv --system-site-packages "$work/venv"
