@@ -4,7 +4,8 @@
 # pkg-config, runs both; builds and runs examples/notification-service (a
 # service on the pipeline, the dispatcher and an executor of its own) against
 # the same prefix; then installs the Python module into a venv of
-# Debian's Python and runs its tests with pytest. Usage: scripts/embedding-test.sh
+# Debian's Python and runs its tests with pytest (WEIR_PY_BUILD_DIR: its
+# CMake build directory, build-python by default). Usage: scripts/embedding-test.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${WEIR_BUILD_DIR:-$root/build}
@@ -35,6 +36,6 @@ echo "embedding: notification-service passed"
 
 echo "== embedding: Python module (venv of Debian's Python, offline pip)"
 /usr/bin/python3 -m venv --system-site-packages "$work/venv"
-WEIR_PY_BUILD_DIR="$root/build-python" \
+WEIR_PY_BUILD_DIR="${WEIR_PY_BUILD_DIR:-$root/build-python}" \
   "$work/venv/bin/pip" install -q --no-build-isolation --no-index "$root/bindings/python"
 (cd "$work" && "$work/venv/bin/python" -m pytest -q "$root/tests/python")
