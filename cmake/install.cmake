@@ -47,8 +47,10 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/weirConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/weirConfigVersion.cmake
         DESTINATION ${WEIR_INSTALL_CMAKEDIR})
 
-# pkg-config: the libraries in link order; their Debian dependencies as
-# Requires.private (static libraries: `pkg-config --static --libs weir`).
+# pkg-config: the libraries in link order. They are static, so their Debian
+# dependencies are in Requires (linked as the shared libraries Debian ships):
+# `pkg-config --cflags --libs weir`. Not Requires.private with --static, which
+# would ask for static builds of libcurl's own dependencies (nghttp2, ssh2, ...).
 set(WEIR_PC_LIBS "")
 foreach(t weir_c weir_actions weir_stream weir_rules weir_engine)
   if(t IN_LIST weir_libraries)

@@ -23,7 +23,7 @@ echo "== embedding: the same with pkg-config"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
 # shellcheck disable=SC2046
 g++ -std=c++20 "$root/tests/consumer/consumer.cc" -o "$work/consumer-pc" \
-  $(pkg-config --cflags --libs --static weir)
+  $(pkg-config --cflags --libs weir)
 "$work/consumer-pc" >/dev/null
 echo "embedding: pkg-config consumer passed"
 echo "== embedding: examples/notification-service against the installed package"
