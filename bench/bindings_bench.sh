@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The bindings' cost on the same events, in one run: the C++ Matcher, the C
-# API (weir_match) and the Python module's Engine.match_many; four Python
+# API (weir_match) and the Python module's Engine.match_many; 2 and 4 Python
 # threads against one; 20,000 subscriptions added one at a time from Python,
 # and where that time goes in C++ (ParseRules vs RuleSet::Update).
 # Installs the Release build (build/, or WEIR_BUILD_DIR) into a scratch
