@@ -7,7 +7,7 @@ Run by bench/bindings_bench.sh (which builds the module and bindings_bench), or:
 
 Prints the load average, events/s through the C++ Matcher, the C API and
 Engine.match_many (with the Python binding's overhead per event), two and
-two and four threads calling match_many against one, and the cost of adding 20,000
+four threads calling match_many against one, and the cost of adding 20,000
 subscriptions one at a time, matching, removing half, matching again.
 """
 import argparse
