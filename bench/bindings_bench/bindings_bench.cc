@@ -97,8 +97,9 @@ int Adds(size_t n) {
   auto print = [](const char* what, const std::vector<double>& v) {
     if (v.empty()) return;
     Summary s = Summarize(v);
-    printf("%-34s n %6zu  total %8.0f ms  mean %7.1f us  p50 %7.1f us  p99 %8.1f us  max %8.1f us\n",
-           what, v.size(), s.total / 1e3, s.mean, s.p50, s.p99, s.max);
+    printf(
+        "%-34s n %6zu  total %8.0f ms  mean %7.1f us  p50 %7.1f us  p99 %8.1f us  max %8.1f us\n",
+        what, v.size(), s.total / 1e3, s.mean, s.p50, s.p99, s.max);
   };
   printf("%zu rules added one at a time (C++, no Python; thread CPU time):\n", n);
   print("ParseRules (one rule's text)", parse_us);
@@ -199,15 +200,16 @@ int main(int argc, char** argv) {
   double n = static_cast<double>(events.size());
   double ns_match = Median(t_match) / n * 1e9, ns_validate = Median(t_validate) / n * 1e9,
          ns_c = Median(t_c) / n * 1e9;
-  printf("events: %zu, rules: %zu, matches per round: %zu, rounds: %d (median, thread CPU time)\n", events.size(),
-         (*rules)->size(), sum_match / rounds, rounds);
+  printf("events: %zu, rules: %zu, matches per round: %zu, rounds: %d (median, thread CPU time)\n",
+         events.size(), (*rules)->size(), sum_match / rounds, rounds);
   printf("C++ Matcher::Match                    %10.0f events/s  %7.0f ns/event\n", 1e9 / ns_match,
          ns_match);
   printf("C++ ValidatePadded+MatchPadded        %10.0f events/s  %7.0f ns/event\n",
          1e9 / ns_validate, ns_validate);
-  printf("C API weir_match                      %10.0f events/s  %7.0f ns/event  (+%.0f ns over "
-         "validate+match)\n",
-         1e9 / ns_c, ns_c, ns_c - ns_validate);
+  printf(
+      "C API weir_match                      %10.0f events/s  %7.0f ns/event  (+%.0f ns over "
+      "validate+match)\n",
+      1e9 / ns_c, ns_c, ns_c - ns_validate);
   printf("{\"cxx_match_ns\": %.1f, \"cxx_validate_match_ns\": %.1f, \"c_api_ns\": %.1f}\n",
          ns_match, ns_validate, ns_c);
   weir_matcher_free(cm);

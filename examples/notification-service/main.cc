@@ -43,8 +43,7 @@ class Inbox {
   // Whether `total` notifications arrived within `timeout`.
   bool WaitForTotal(size_t total, absl::Duration timeout) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, absl::ToChronoSeconds(timeout),
-                        [&] { return total_ >= total; });
+    return cv_.wait_for(lock, absl::ToChronoSeconds(timeout), [&] { return total_ >= total; });
   }
   std::map<std::string, std::vector<std::string>> Lines() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -77,8 +76,8 @@ class NotifyExecutor : public weir::Executor {
 class NotifyFactory : public weir::ExecutorFactory {
  public:
   explicit NotifyFactory(std::shared_ptr<Inbox> inbox) : inbox_(std::move(inbox)) {}
-  std::unique_ptr<weir::Executor> Create(const weir::ActionDef& action,
-                                         std::vector<weir::Diagnostic>* diagnostics) const override {
+  std::unique_ptr<weir::Executor> Create(
+      const weir::ActionDef& action, std::vector<weir::Diagnostic>* diagnostics) const override {
     // `notify` takes no settings: refuse any, as the built-in executors do.
     if (action.settings.kind == weir::ConfigValue::Kind::kMap && !action.settings.map.empty()) {
       diagnostics->push_back({action.where, "", "'notify' takes no settings"});
