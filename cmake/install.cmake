@@ -47,8 +47,10 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/weirConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/weirConfigVersion.cmake
         DESTINATION ${WEIR_INSTALL_CMAKEDIR})
 
-# pkg-config: the libraries in link order; their Debian dependencies as
-# Requires.private (static libraries: `pkg-config --static --libs weir`).
+# pkg-config: the libraries in link order. They are static, so their Debian
+# dependencies are in Requires (linked as the shared libraries Debian ships):
+# `pkg-config --cflags --libs weir`. Not Requires.private with --static, which
+# would ask for static builds of libcurl's own dependencies (nghttp2, ssh2, ...).
 set(WEIR_PC_LIBS "")
 foreach(t weir_c weir_actions weir_stream weir_rules weir_engine)
   if(t IN_LIST weir_libraries)
@@ -58,6 +60,17 @@ endforeach()
 set(WEIR_PC_REQUIRES "simdjson re2 yaml-cpp yaml-0.1 absl_status absl_statusor absl_strings absl_time absl_flat_hash_map absl_synchronization")
 if(TARGET weir_actions)
   string(APPEND WEIR_PC_REQUIRES " sqlite3 libcurl libcrypto")
+endif()
+# The prefix is found from weir.pc's own place (${pcfiledir}), so that
+# `cmake --install --prefix P` gives a weir.pc that points into P, not at
+# the prefix configured at build time.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(WEIR_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(WEIR_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+else()
+  string(REGEX REPLACE "[^/]+" ".." weir_pc_up "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+  set(WEIR_PC_PREFIX "\${pcfiledir}/${weir_pc_up}")
+  set(WEIR_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/weir.pc.in ${CMAKE_CURRENT_BINARY_DIR}/weir.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/weir.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
