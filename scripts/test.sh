@@ -15,6 +15,9 @@ cmake --build "$root/build" -j"$jobs"
 (cd "$root/build" && ctest --output-on-failure -j"$jobs")
 [ "${WEIR_QUICK:-0}" = 1 ] && exit 0
 
+echo "== Embedding: the installed package (CMake and pkg-config), the example service, Python"
+bash "$root/scripts/embedding-test.sh"
+
 echo "== ASan + UBSan"
 cmake -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DWEIR_SANITIZE=address,undefined -DWEIR_BUILD_BENCH=OFF >/dev/null
@@ -38,6 +41,7 @@ bash "$root/scripts/fuzz.sh"
 # Every stage above stops the script on a failure; reaching here, all passed.
 count() { (cd "$1" && shift && ctest -N "$@" | sed -n 's/^Total Tests: //p'); }
 total=$(( $(count "$root/build") + $(count "$root/build-asan" -L 'unit|differential|golden') \
-          + $(count "$root/build-tsan" -L concurrency) + 1 + 3 ))
-echo "(ctest suites in the Release, ASan/UBSan and TSan builds, the TSan pipeline run, 4 fuzzers)"
+          + $(count "$root/build-tsan" -L concurrency) + 1 + 4 + 4 ))
+echo "(ctest suites in the Release, ASan/UBSan and TSan builds, the TSan pipeline run, 4 fuzzers,"
+echo " 4 embedding checks: find_package, pkg-config, the example service, the Python tests)"
 echo "weir: $total passed, 0 failed"
