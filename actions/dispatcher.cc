@@ -367,18 +367,35 @@ struct Dispatcher::Impl {
         batch.swap(completions->items);
         completions->kick = false;
       }
-      absl::Status st = Settle(batch);
+      // Executors that complete at once (stdout, file) would cost a commit
+      // per delivery; outcomes that come back while this pass starts more
+      // are settled in the same transaction, up to a bound.
+      absl::Status st = outbox->Begin();
       int64_t now = NowMs();
-      while (st.ok() && !timers.empty() && timers.top().first <= now) {
-        Target* t = timers.top().second;
-        timers.pop();
-        MakeReady(t);
+      for (int round = 0; st.ok() && round < 256; ++round) {
+        if (round > 0) {
+          std::lock_guard<std::mutex> l(completions->mu);
+          if (completions->items.empty()) break;
+          batch.swap(completions->items);
+        }
+        st = Settle(batch);
+        now = NowMs();
+        while (st.ok() && !timers.empty() && timers.top().first <= now) {
+          Target* t = timers.top().second;
+          timers.pop();
+          MakeReady(t);
+        }
+        while (st.ok() && !ready.empty()) {
+          Target* t = ready.front();
+          ready.pop_front();
+          t->in_ready = false;
+          st = StartFrom(t, now);
+        }
       }
-      while (st.ok() && !ready.empty()) {
-        Target* t = ready.front();
-        ready.pop_front();
-        t->in_ready = false;
-        st = StartFrom(t, now);
+      if (st.ok()) {
+        st = outbox->Commit();
+      } else {
+        outbox->Rollback();
       }
       if (!st.ok()) {
         failure = st;

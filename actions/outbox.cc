@@ -157,16 +157,24 @@ Outbox::~Outbox() {
 }
 
 absl::Status Outbox::Begin() {
+  if (depth_++ > 0) return absl::OkStatus();
   Stmt s(begin_);
-  return s.Step() == SQLITE_DONE ? absl::OkStatus() : Error("cannot begin a transaction");
+  if (s.Step() == SQLITE_DONE) return absl::OkStatus();
+  depth_ = 0;
+  return Error("cannot begin a transaction");
 }
 
 absl::Status Outbox::Commit() {
+  if (depth_ == 0 || --depth_ > 0) return absl::OkStatus();
   Stmt s(commit_);
   return s.Step() == SQLITE_DONE ? absl::OkStatus() : Error("cannot commit");
 }
 
-void Outbox::Rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
+void Outbox::Rollback() {
+  if (depth_ == 0) return;
+  depth_ = 0;
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
 
 absl::Status Outbox::Insert(std::string_view id, std::string_view rule, std::string_view action,
                             std::string_view event, int64_t now_ms, int attempts) {

@@ -36,6 +36,9 @@ class Outbox {
   static absl::StatusOr<std::unique_ptr<Outbox>> Open(const std::string& path, SyncMode sync);
   ~Outbox();
 
+  // Transactions nest: only the outermost Begin/Commit pair reaches SQLite
+  // (the delivery thread settles many outcomes in one commit). Rollback
+  // undoes the outermost transaction.
   absl::Status Begin();
   absl::Status Commit();
   void Rollback();
@@ -74,6 +77,7 @@ class Outbox {
   absl::Status Error(const char* what) const;
 
   sqlite3* db_ = nullptr;
+  int depth_ = 0;
   std::string path_;
   sqlite3_stmt *begin_ = nullptr, *commit_ = nullptr, *insert_ = nullptr,
                *set_resume_ = nullptr, *get_resume_ = nullptr, *del_resume_ = nullptr,
