@@ -9,6 +9,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -137,8 +139,10 @@ struct DeliveryWorker::Impl {
   // One fetched action message, from fetch to ack.
   struct Job {
     natsMsg* msg = nullptr;
+    uint64_t seq = 0;  // the message's stream sequence
     std::string id, rule, action, event;
     int attempt = 1;
+    bool dead = false;  // waiting to be stored as a dead letter again
     absl::Time matched_at;
     Executor* executor = nullptr;
     Target* target = nullptr;
@@ -161,7 +165,14 @@ struct DeliveryWorker::Impl {
   std::map<std::string, std::unique_ptr<Executor>> executors;
   std::map<std::string, Target> targets;
   std::set<Job*> jobs;  // every live job (waiting, in flight or to retry)
-  std::multimap<absl::Time, Job*> retry_at;  // failed, handed back when due
+  std::unordered_map<uint64_t, Job*> held;  // jobs by stream sequence
+  // Stream sequences acknowledged lately, oldest first: a copy of one of
+  // these that comes back is acknowledged again and not carried out.
+  std::unordered_set<uint64_t> acked;
+  std::deque<uint64_t> acked_order;
+  static constexpr size_t kAckedKept = 65536;
+  uint64_t copies = 0;  // duplicate copies the server sent, ignored
+  std::multimap<absl::Time, Job*> retry_at;  // failed, started again when due
   std::atomic<int> in_flight{0};
   std::shared_ptr<Completions> completions = std::make_shared<Completions>();
   std::atomic<bool> stop{false};
@@ -232,7 +243,31 @@ struct DeliveryWorker::Impl {
       j->attempt = static_cast<int>(std::min<uint64_t>(meta->NumDelivered, 1 << 30));
       jsMsgMetaData_Destroy(meta);
     }
+    j->seq = seq;
     j->last_progress = absl::Now();
+    // A second copy of a message this worker holds or has just settled.
+    // nats-server 2.9 sends one when a pull request expires as it picks a
+    // redelivery (docs/scale-out.md, "Known problems"); another worker's
+    // copy after an ack wait is the usual at-least-once case.
+    if (seq != 0) {
+      if (auto h = held.find(seq); h != held.end()) {
+        // Acknowledge through the newest copy: the older may be stale.
+        natsMsg_Destroy(h->second->msg);
+        h->second->msg = m;
+        j->msg = nullptr;
+        delete j;
+        NoteCopy(seq);
+        return;
+      }
+      if (acked.count(seq)) {
+        natsMsg_Ack(m, nullptr);
+        natsMsg_Destroy(m);
+        delete j;
+        NoteCopy(seq);
+        return;
+      }
+      held[seq] = j;
+    }
     jobs.insert(j);
     if (!ok) {
       // Not a record weir wrote: kept as a dead letter, not retried.
@@ -310,16 +345,18 @@ struct DeliveryWorker::Impl {
       --in_flight;
       const Outcome& o = j->outcome;
       if (o.kind == Outcome::Kind::kDelivered) {
-        natsMsg_Ack(j->msg, nullptr);
+        Ack(j);
         Count(&DeliveryStats::delivered);
         Drop(j);
       } else if (o.kind == Outcome::Kind::kRetry &&
                  j->attempt < j->executor->retry().attempts) {
         absl::Duration delay = RetryDelay(j->executor->retry(), j->attempt + 1, o.retry_after);
-        // The wait is kept here (the message kept alive with InProgress),
-        // then a plain Nak hands it to any worker. Not NakWithDelay: with
-        // cnats 3.4.1 and nats-server 2.9.10, messages nak'ed with short
-        // delays came back with wrong delivery counts.
+        // Retried here, the message kept alive with InProgress meanwhile,
+        // and not handed back with a Nak: nats-server 2.9 can lose a nak'ed
+        // message until the ack wait and send an earlier one twice instead
+        // (docs/scale-out.md, "Known problems"). If this worker dies, the
+        // message comes back after the ack wait to another one.
+        ++j->attempt;
         retry_at.emplace(absl::Now() + delay, j);
         Count(&DeliveryStats::retried);
       } else {
@@ -350,29 +387,56 @@ struct DeliveryWorker::Impl {
     jsPubAck_Destroy(ack);
     natsMsg_Destroy(m);
     if (s == NATS_OK) {
-      natsMsg_Ack(j->msg, nullptr);
+      Ack(j);
       Count(&DeliveryStats::dead_lettered);
       Log(absl::StrCat("dead letter: ", j->id, " (rule '", j->rule, "', action '", j->action,
                        "', attempt ", j->attempt, "): ", reason));
       Drop(j);
     } else {
       // Not stored: tried again in a second (the message stays held).
+      j->dead = true;
       retry_at.emplace(absl::Now() + absl::Seconds(1), j);
     }
   }
 
-  // Retries whose wait is over go back to the stream, for any worker.
-  void RetryDue(absl::Time now) {
+  // Retries whose wait is over start again (dead letters are stored
+  // again); when stopping, they go back to the stream for any worker.
+  void RetryDue(absl::Time now, bool hand_back = false) {
     while (!retry_at.empty() && retry_at.begin()->first <= now) {
       Job* j = retry_at.begin()->second;
       retry_at.erase(retry_at.begin());
-      natsMsg_Nak(j->msg, nullptr);
-      Drop(j);
+      if (hand_back) {
+        natsMsg_Nak(j->msg, nullptr);
+        Drop(j);
+      } else if (j->dead) {
+        j->dead = false;
+        DeadLetter(j);
+      } else {
+        j->target->waiting.push_back(j);
+      }
     }
+  }
+
+  void Ack(Job* j) {
+    natsMsg_Ack(j->msg, nullptr);
+    if (j->seq == 0) return;
+    if (acked.insert(j->seq).second) acked_order.push_back(j->seq);
+    if (acked_order.size() > kAckedKept) {
+      acked.erase(acked_order.front());
+      acked_order.pop_front();
+    }
+  }
+
+  void NoteCopy(uint64_t seq) {
+    if (copies++ % 1000 == 0)
+      Log(absl::StrCat("JetStream sent action message ", seq,
+                       " again while this worker held or had settled it; the copy is ignored (",
+                       copies, " so far)"));
   }
 
   void Drop(Job* j) {
     jobs.erase(j);
+    if (j->seq != 0) held.erase(j->seq);
     natsMsg_Destroy(j->msg);
     delete j;
   }
@@ -430,7 +494,7 @@ void DeliveryWorker::Stop(absl::Time deadline) {
   if (i.stop.exchange(true)) return;
   i.thread.join();
   // Not started yet, or waiting to be retried: back to the stream at once.
-  i.RetryDue(absl::InfiniteFuture());
+  i.RetryDue(absl::InfiniteFuture(), /*hand_back=*/true);
   for (auto& [key, t] : i.targets) {
     for (Impl::Job* j : t.waiting) {
       natsMsg_Nak(j->msg, nullptr);
@@ -454,7 +518,7 @@ void DeliveryWorker::Stop(absl::Time deadline) {
       i.Log(absl::StrCat("an executor finished ", i.completions->extra_calls,
                          " deliveries a second time; ignored"));
   }
-  i.RetryDue(absl::InfiniteFuture());
+  i.RetryDue(absl::InfiniteFuture(), /*hand_back=*/true);
   natsConnection_FlushTimeout(i.client->nc(), 1000);
 }
 
