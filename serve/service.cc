@@ -119,11 +119,13 @@ std::string LabelValue(absl::string_view s) {
 }
 
 // An ingest request: one POST's body (or one WebSocket client message),
-// matched as one batch and answered from Source::Done.
+// matched in one batch (with the requests queued behind it) and answered
+// from Source::Done.
 struct IngestRequest {
   std::string body;
   bool ndjson = false;
   Reply reply;  // null: nobody waits (a WebSocket client's message)
+  uint64_t first_sequence = 0, end_sequence = 0;  // its events' ingest sequences
   uint64_t accepted = 0, matched = 0;
   std::vector<std::pair<uint64_t, std::string>> bad;  // line, reason
 };
@@ -143,11 +145,19 @@ void Answer(IngestRequest& r) {
   r.reply = nullptr;
 }
 
-// The pipeline's source: requests in arrival order, each one batch. The
-// ingest sequence starts at the start time in microseconds, so events of a
-// later run never reuse an earlier run's positions (delivery ids).
+// The pipeline's source: requests in arrival order. A batch takes the
+// request at the head of the queue and those queued behind it, up to
+// kMaxMerged requests or kMaxMergedBytes, so that concurrent clients share
+// one outbox transaction instead of one each (docs/serve.md). It never waits
+// for more: a lone request is matched at once. The ingest sequence starts at
+// the start time in microseconds, so events of a later run never reuse an
+// earlier run's positions (delivery ids).
 class IngestSource : public Source {
  public:
+  static constexpr size_t kMaxMerged = 64;
+  static constexpr size_t kMaxMergedBytes = 4 << 20;
+  using Group = std::vector<std::unique_ptr<IngestRequest>>;
+
   explicit IngestSource(size_t max_pending)
       : max_pending_(max_pending), sequence_(absl::ToUnixMicros(absl::Now())) {}
 
@@ -163,7 +173,7 @@ class IngestSource : public Source {
   }
 
   absl::Status Next(EventBatch* batch, bool* got) override {
-    std::unique_ptr<IngestRequest> r;
+    Group group;
     {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] { return !queue_.empty() || closed_ || interrupted_; });
@@ -171,51 +181,44 @@ class IngestSource : public Source {
         *got = false;
         return absl::OkStatus();
       }
-      r = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    absl::string_view body = r->body;
-    if (!r->ndjson) {
-      body = absl::StripAsciiWhitespace(body);
-      batch->Add({body.data(), body.size()}, {1, 0, sequence_++});
-    } else {
-      uint64_t line = 0;
-      size_t pos = 0;
-      while (pos < body.size()) {
-        size_t end = body.find('\n', pos);
-        if (end == absl::string_view::npos) end = body.size();
-        ++line;
-        absl::string_view text = body.substr(pos, end - pos);
-        if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-        if (!absl::StripAsciiWhitespace(text).empty())
-          batch->Add({text.data(), text.size()}, {line, pos, sequence_++});
-        pos = end + 1;
+      size_t bytes = 0;
+      while (!queue_.empty() && group.size() < kMaxMerged &&
+             (group.empty() || bytes + queue_.front()->body.size() <= kMaxMergedBytes)) {
+        bytes += queue_.front()->body.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
       }
+    }
+    for (auto& r : group) {
+      r->first_sequence = sequence_;
+      Add(*r, batch);
+      r->end_sequence = sequence_;
     }
     batch->token = ++next_token_;
     std::lock_guard<std::mutex> l(mu_);
-    in_flight_[batch->token] = std::move(r);
+    in_flight_[batch->token] = std::move(group);
     *got = true;
     return absl::OkStatus();
   }
 
-  // The sink fills in the counts; Done answers.
-  IngestRequest* InFlight(uint64_t token) {
+  // The requests of a batch, in order; the sink fills in their counts and
+  // Done answers them.
+  Group* InFlight(uint64_t token) {
     std::lock_guard<std::mutex> l(mu_);
     auto it = in_flight_.find(token);
-    return it == in_flight_.end() ? nullptr : it->second.get();
+    return it == in_flight_.end() ? nullptr : &it->second;
   }
 
   void Done(const EventBatch& batch) override {
-    std::unique_ptr<IngestRequest> r;
+    Group group;
     {
       std::lock_guard<std::mutex> l(mu_);
       auto it = in_flight_.find(batch.token);
       if (it == in_flight_.end()) return;
-      r = std::move(it->second);
+      group = std::move(it->second);
       in_flight_.erase(it);
     }
-    Answer(*r);
+    for (auto& r : group) Answer(*r);
   }
 
   void Interrupt() override {
@@ -234,7 +237,7 @@ class IngestSource : public Source {
   // The pipeline stopped: whoever still waits gets 503.
   void FailAll(absl::string_view why) {
     std::deque<std::unique_ptr<IngestRequest>> q;
-    std::map<uint64_t, std::unique_ptr<IngestRequest>> f;
+    std::map<uint64_t, Group> f;
     {
       std::lock_guard<std::mutex> l(mu_);
       closed_ = true;
@@ -243,11 +246,34 @@ class IngestSource : public Source {
     }
     for (auto& r : q)
       if (r->reply) r->reply(Error(503, why));
-    for (auto& [t, r] : f)
-      if (r->reply) r->reply(Error(503, why));
+    for (auto& [t, group] : f)
+      for (auto& r : group)
+        if (r->reply) r->reply(Error(503, why));
   }
 
  private:
+  // One request's events: its body as one event, or each non-blank line.
+  void Add(const IngestRequest& r, EventBatch* batch) {
+    absl::string_view body = r.body;
+    if (!r.ndjson) {
+      body = absl::StripAsciiWhitespace(body);
+      batch->Add({body.data(), body.size()}, {1, 0, sequence_++});
+      return;
+    }
+    uint64_t line = 0;
+    size_t pos = 0;
+    while (pos < body.size()) {
+      size_t end = body.find('\n', pos);
+      if (end == absl::string_view::npos) end = body.size();
+      ++line;
+      absl::string_view text = body.substr(pos, end - pos);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (!absl::StripAsciiWhitespace(text).empty())
+        batch->Add({text.data(), text.size()}, {line, pos, sequence_++});
+      pos = end + 1;
+    }
+  }
+
   const std::string name_ = "http";
   const size_t max_pending_;
   uint64_t sequence_;  // Next() only
@@ -255,7 +281,7 @@ class IngestSource : public Source {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<IngestRequest>> queue_;
-  std::map<uint64_t, std::unique_ptr<IngestRequest>> in_flight_;
+  std::map<uint64_t, Group> in_flight_;
   bool closed_ = false, interrupted_ = false;
 };
 
@@ -507,10 +533,20 @@ absl::Status ServeSink::OnBatch(const BatchResult& result) {
   if (!st.ok()) return st;
   const EventBatch& batch = *result.batch;
   uint64_t accepted = batch.events().size() - std::min(batch.events().size(), result.bad.size());
-  if (IngestRequest* r = source_->InFlight(batch.token)) {
-    r->accepted = accepted;
-    r->matched = result.matches.size();
-    for (const BadEvent& b : result.bad) r->bad.emplace_back(b.position.line, b.reason);
+  if (IngestSource::Group* group = source_->InFlight(batch.token)) {
+    // Matches and bad lines come in input order: each request takes the
+    // ones within its sequences.
+    size_t m = 0, b = 0;
+    for (auto& r : *group) {
+      uint64_t bad = 0;
+      for (; b < result.bad.size() && result.bad[b].position.sequence < r->end_sequence; ++b, ++bad)
+        r->bad.emplace_back(result.bad[b].position.line, result.bad[b].reason);
+      for (; m < result.matches.size() && result.matches[m].position.sequence < r->end_sequence;
+           ++m)
+        ++r->matched;
+      uint64_t events = r->end_sequence - r->first_sequence;
+      r->accepted = events - std::min(events, bad);
+    }
   }
   service_->CountBatch(accepted, result.bad.size(), result.matches.size());
 

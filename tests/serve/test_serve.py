@@ -144,6 +144,57 @@ def test_websocket_clients_get_their_jobs_only(serve):
     assert s.stop() == 0
 
 
+def test_concurrent_requests_each_get_their_own_answer(serve, tmp_path):
+    # Requests queued together are matched and recorded as one batch; each
+    # answer must still count only its own lines, and every match is recorded.
+    out = tmp_path / "closed.ndjson"
+    s = serve(f"""
+rules:
+  - id: job-closed
+    filter: {{msgType: JobState, message.jobStatus: Closed}}
+    actions: [{{file: {{path: "{out}"}}}}]
+""")
+    import concurrent.futures
+
+    def client(c):
+        answers = []
+        for r in range(40):
+            n_closed, n_other, n_bad = (c + r) % 4, (c * r) % 3, r % 3
+            lines = []
+            for i in range(n_closed):
+                lines.append(json.dumps({"msgType": "JobState",
+                                         "message": {"jobId": f"c{c}r{r}i{i}", "jobStatus": "Closed"}}))
+            lines += ['{"msgType":"StepStarted"}'] * n_other + ["{bad"] * n_bad
+            if not lines:
+                lines = ['{"msgType":"StepStarted"}']
+                n_other = 1
+            status, body = s.post_events(lines)
+            bad_lines = list(range(n_closed + n_other + 1, n_closed + n_other + n_bad + 1))
+            answers.append((status, body, n_closed, n_closed + n_other, bad_lines))
+        return answers
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = [a for f in [pool.submit(client, c) for c in range(8)] for a in f.result()]
+    want_ids = set()
+    for status, body, matched, accepted, bad_lines in results:
+        assert status == (202 if accepted else 400), body
+        assert (body["accepted"], body["matched"]) == (accepted, matched), body
+        assert [b["line"] for b in body["bad"]] == bad_lines, body
+    for c in range(8):
+        for r in range(40):
+            want_ids |= {f"c{c}r{r}i{i}" for i in range((c + r) % 4)}
+    deadline = time.time() + 20
+    got = []
+    while time.time() < deadline:
+        got = [json.loads(l)["event"]["message"]["jobId"]
+               for l in (out.read_text().splitlines() if out.exists() else [])]
+        if len(got) >= len(want_ids):
+            break
+        time.sleep(0.1)
+    assert sorted(got) == sorted(want_ids)
+    assert s.stop() == 0
+
+
 def test_client_messages_are_ingested(serve, tmp_path):
     out = tmp_path / "responses.ndjson"
     s = serve(f"""
