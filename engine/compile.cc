@@ -137,6 +137,8 @@ void FinishRangeBounds(NumberRangeIndex* idx) {
     idx->bounds.push_back(ParseCanonical(t));
     idx->bound_doubles.push_back(CanonicalToDouble(t));
   }
+  idx->leaves = 1;
+  while (idx->leaves < 2 * idx->bounds.size() + 1) idx->leaves *= 2;
 }
 
 namespace {
@@ -410,7 +412,8 @@ class Compiler {
     idx.bound_text = std::move(sorted);
     FinishRangeBounds(&idx);
     size_t k = idx.bounds.size();
-    std::vector<std::vector<uint32_t>> slots(2 * k + 1);
+    const size_t leaves = idx.leaves;
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (node, predicate)
     auto pos = [&](const std::string& t) {
       return static_cast<size_t>(
           std::lower_bound(
@@ -421,9 +424,15 @@ class Compiler {
     for (auto& [id, p] : preds) {
       size_t first = p.lo.empty() ? 0 : 2 * pos(p.lo) + (p.lo_open ? 2 : 1);
       size_t last = p.hi.empty() ? 2 * k : 2 * pos(p.hi) + (p.hi_open ? 0 : 1);
-      for (size_t s = first; s <= last && s < slots.size(); ++s) slots[s].push_back(id);
+      last = std::min(last, 2 * k);
+      if (first > last) continue;  // an empty range
+      // The nodes that tile [first, last], bottom-up.
+      for (size_t l = first + leaves, r = last + leaves + 1; l < r; l /= 2, r /= 2) {
+        if (l & 1) pairs.emplace_back(static_cast<uint32_t>(l++), id);
+        if (r & 1) pairs.emplace_back(static_cast<uint32_t>(--r), id);
+      }
     }
-    for (auto& s : slots) idx.slots.Add(s);
+    idx.nodes = FromPairs(pairs, 2 * leaves);
   }
 
   const CompileOptions& opts_;

@@ -506,7 +506,7 @@ class MatcherImpl {
           if (it != leaf.num_eq.end()) fire(it->second);
         }
         const NumberRangeIndex& r = leaf.ranges;
-        if (!r.slots.ids.empty()) {
+        if (!r.nodes.ids.empty()) {
           size_t slot = kNone;
           if (have_double_) {
             size_t i = std::lower_bound(r.bound_doubles.begin(), r.bound_doubles.end(), double_) -
@@ -523,7 +523,8 @@ class MatcherImpl {
             slot = (i < r.bounds.size() && CompareDecimal(r.bounds[i], num_) == 0) ? 2 * i + 1
                                                                                   : 2 * i;
           }
-          for (const uint32_t* p = r.slots.begin(slot); p != r.slots.end(slot); ++p) fire(*p);
+          for (size_t v = r.leaves + slot; v >= 1; v /= 2)
+            for (const uint32_t* p = r.nodes.begin(v); p != r.nodes.end(v); ++p) fire(*p);
         }
       }
       if (!leaf.direct.empty()) {

@@ -148,8 +148,16 @@ struct NumberRangeIndex {
   std::vector<std::string> bound_text;
   std::vector<DecimalView> bounds;
   std::vector<double> bound_doubles;  // each bound correctly rounded
-  Postings slots;
-  bool empty() const { return bounds.empty() && slots.ids.empty(); }
+  // A segment tree over the slots, so that memory grows as n log n with n
+  // ranges, not n^2 (nested ranges such as `> i` for every i each covered
+  // most slots). `leaves` is the power of two >= 2k+1; node 1 is the root,
+  // node v has children 2v and 2v+1, slot s is node leaves+s. A range is
+  // listed at the O(log n) nodes that tile its slots exactly, so the
+  // predicates of a value at slot s are those on the path from its leaf to
+  // the root, each once.
+  size_t leaves = 0;
+  Postings nodes;  // 2 * leaves lists (list 0 unused)
+  bool empty() const { return bounds.empty() && nodes.ids.empty(); }
 };
 
 struct DirectPred {

@@ -207,7 +207,7 @@ void PutLeaf(Writer& w, const LeafIndex& leaf) {
   PutGlobs(w, leaf.folded);
   PutMap(w, leaf.num_eq);
   PutStrings(w, leaf.ranges.bound_text);
-  PutPostings(w, leaf.ranges.slots);
+  PutPostings(w, leaf.ranges.nodes);
   w.U32(leaf.lit_true);
   w.U32(leaf.lit_false);
   w.U32(leaf.lit_null);
@@ -227,7 +227,7 @@ bool GetLeaf(Reader& r, LeafIndex* leaf) {
   GetGlobs(r, &leaf->folded);
   GetMap(r, &leaf->num_eq);
   GetStrings(r, &leaf->ranges.bound_text);
-  GetPostings(r, &leaf->ranges.slots);
+  GetPostings(r, &leaf->ranges.nodes);
   leaf->lit_true = r.U32();
   leaf->lit_false = r.U32();
   leaf->lit_null = r.U32();
@@ -320,12 +320,11 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
       if (CompareDecimal(ranges.bounds[i - 1], ranges.bounds[i]) >= 0)
         return Damaged("number ranges");
     }
-    // The matcher reads slot 2i or 2i+1 for bound i, up to 2k: 2k+1 lists
-    // (none at all only when there are no ranges).
-    const Postings& slots = ranges.slots;
-    const bool none = ranges.bounds.empty() && slots.ids.empty() && slots.offsets.size() == 1;
-    if (!none && !PostingsOk(slots, 2 * ranges.bounds.size() + 1, npreds))
-      return Damaged("number ranges");
+    // The matcher reads the tree's nodes 1 .. 2 * leaves - 1 (none at all
+    // only when there are no ranges).
+    const Postings& nodes = ranges.nodes;
+    const bool none = ranges.bounds.empty() && nodes.ids.empty() && nodes.offsets.size() == 1;
+    if (!none && !PostingsOk(nodes, 2 * ranges.leaves, npreds)) return Damaged("number ranges");
     if (!OptionalOk(leaf.lit_true, npreds) || !OptionalOk(leaf.lit_false, npreds) ||
         !OptionalOk(leaf.lit_null, npreds) || !OptionalOk(leaf.exists, npreds))
       return Damaged("literal index");

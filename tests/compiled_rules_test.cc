@@ -293,9 +293,9 @@ TEST(CompiledRules, ForeignAndOtherVersions) {
               ::testing::HasSubstr("signature"));
   RoundTrip t = Make({{"s.yaml", kWithSecret}});
   std::string other = t.bytes;
-  other[8] = 2;  // file version
+  other[8] = 9;  // file version
   EXPECT_THAT(std::string(ReadCompiledRules(other, Env(true)).status().message()),
-              ::testing::HasSubstr("version 2; this weir reads version 1"));
+              ::testing::HasSubstr("version 9; this weir reads version 2"));
   // No actions: the rule set's own format number follows their count.
   other = Make({{"t.yaml", "rules:\n  - id: a\n    filter: {x: \"1\"}\n"}}).bytes;
   other[36] = 9;  // rule set format, inside the checksummed body

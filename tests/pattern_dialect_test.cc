@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -457,6 +458,40 @@ TEST(PatternDialect, NumericComparisons) {
   EXPECT_FALSE(Matches(rs, R"({"x":null})"));
   EXPECT_FALSE(Matches(rs, R"({"x":true})"));
   EXPECT_TRUE(Matches(rs, R"({"x":[1, 200]})"));
+}
+
+// Nested and overlapping ranges on one path, many of them: each value must
+// fire exactly the ranges that hold it. The index once listed every range
+// at every elementary interval it covered (n^2: 80 MB of `> i` rules took
+// 23 GB); it now keeps n log n entries, so this test also bounds memory.
+TEST(PatternDialect, ManyOverlappingRangesFireExactlyTheirValues) {
+  const int n = 20000;
+  std::string text = "{\"rules\":[";
+  for (int i = 0; i < n; ++i) {
+    absl::StrAppend(&text, i ? "," : "", "{\"id\":\"gt", i,
+                    "\",\"pattern\":{\"x\":[{\"numeric\":[\">\",", i, "]}]}},",
+                    "{\"id\":\"le", i, "\",\"pattern\":{\"x\":[{\"numeric\":[\"<=\",", i,
+                    "]}]}},", "{\"id\":\"band", i,
+                    "\",\"pattern\":{\"x\":[{\"numeric\":[\">=\",", i, ",\"<\",", i + 50,
+                    "]}]}}");
+  }
+  text += "]}";
+  LoadResult r = ParseRules({{"t.json", text}});
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  auto rs = RuleSet::Compile(std::move(r.ruleset.rules));
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  Matcher m(*rs);
+  std::vector<uint32_t> hits;
+  for (double v : {-1.0, 0.0, 0.5, 1.0, 49.0, 50.0, 777.0, 777.25, 12345.0, 19999.0, 19999.5,
+                   20000.0, 20049.0, 20050.0, 1e9}) {
+    std::string event = absl::StrCat("{\"x\":", v, "}");
+    ASSERT_TRUE(m.Match(event, &hits).ok());
+    size_t want = 0;
+    for (int i = 0; i < n; ++i) want += (v > i) + (v <= i) + (v >= i && v < i + 50);
+    EXPECT_EQ(hits.size(), want) << event;
+    std::set<uint32_t> distinct(hits.begin(), hits.end());
+    EXPECT_EQ(distinct.size(), hits.size()) << event;
+  }
 }
 
 TEST(PatternDialect, NumericRangesAreExactWithLongDecimals) {
