@@ -130,6 +130,42 @@ void FinishDirectRules(RuleSetImpl* m) {
   }
 }
 
+size_t CidrKey(const IpNetwork& a, int prefix, char* out) {
+  out[0] = a.v6 ? 6 : 4;
+  out[1] = static_cast<char>(prefix);
+  size_t n = a.v6 ? 16 : 4;
+  for (size_t i = 0; i < n; ++i) {
+    int bits = std::clamp(prefix - static_cast<int>(8 * i), 0, 8);
+    uint8_t mask = bits == 0 ? 0 : static_cast<uint8_t>(0xFF << (8 - bits));
+    out[2 + i] = static_cast<char>(a.addr[i] & mask);
+  }
+  return 2 + n;
+}
+
+void FinishDirect(LeafIndex* leaf) {
+  std::stable_partition(leaf->direct.begin(), leaf->direct.end(), [](const DirectPred& d) {
+    return d.source.kind != PredicateKind::kCidr;
+  });
+  leaf->direct_eval = 0;
+  leaf->cidr.clear();
+  leaf->cidr_lengths_v4.clear();
+  leaf->cidr_lengths_v6.clear();
+  std::set<int> v4, v6;
+  for (const DirectPred& d : leaf->direct) {
+    IpNetwork net;
+    if (d.source.kind != PredicateKind::kCidr || !ParseCidr(d.source.text, &net)) {
+      ++leaf->direct_eval;
+      continue;
+    }
+    char key[18];
+    size_t n = CidrKey(net, net.prefix, key);
+    leaf->cidr[std::string(key, n)].push_back(d.id);
+    (net.v6 ? v6 : v4).insert(net.prefix);
+  }
+  leaf->cidr_lengths_v4.assign(v4.begin(), v4.end());
+  leaf->cidr_lengths_v6.assign(v6.begin(), v6.end());
+}
+
 void FinishRangeBounds(NumberRangeIndex* idx) {
   idx->bounds.clear();
   idx->bound_doubles.clear();
@@ -220,6 +256,7 @@ class Compiler {
         if (!s.ok()) return s;
       }
       FinishRanges(i);
+      FinishDirect(&impl_->leaves[i]);
     }
     return absl::OkStatus();
   }

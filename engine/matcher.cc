@@ -539,8 +539,20 @@ class MatcherImpl {
       fire(leaf.lit_null);
     }
     if (leaf.exists != kNone) fire(leaf.exists);
-    for (const DirectPred& d : leaf.direct)
-      if (d.pred->Eval(sv)) fire(d.id);
+    for (size_t i = 0; i < leaf.direct_eval; ++i)
+      if (leaf.direct[i].pred->Eval(sv)) fire(leaf.direct[i].id);
+    if (!leaf.cidr.empty() && type == ScalarType::kString) {
+      IpNetwork a;
+      if (ParseIp(text, &a)) {
+        char key[18];
+        for (uint8_t len : a.v6 ? leaf.cidr_lengths_v6 : leaf.cidr_lengths_v4) {
+          size_t n = CidrKey(a, len, key);
+          auto it = leaf.cidr.find(absl::string_view(key, n));
+          if (it != leaf.cidr.end())
+            for (uint32_t id : it->second) fire(id);
+        }
+      }
+    }
     return true;
   }
 

@@ -183,7 +183,15 @@ struct LeafIndex {
   NumberRangeIndex ranges;
   uint32_t lit_true = kNone, lit_false = kNone, lit_null = kNone;
   uint32_t exists = kNone;
-  std::vector<DirectPred> direct;  // kCidr, kAnythingBut
+  // kAnythingBut, evaluated one by one: [0, direct_eval); then kCidr,
+  // looked up in `cidr` instead (FinishDirect), so that a value costs one
+  // address parse and one lookup per distinct prefix length, not one test
+  // per block.
+  std::vector<DirectPred> direct;
+  size_t direct_eval = 0;
+  // Key: family (4 or 6), prefix length, then the address masked to it.
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> cidr;
+  std::vector<uint8_t> cidr_lengths_v4, cidr_lengths_v6;  // ascending, distinct
   bool needs_number = false;       // some predicate compares numeric value
   bool needs_fold = false;
 };
@@ -281,6 +289,10 @@ struct RuleSet::Shared {
 absl::Status FinishGlobIndex(GlobIndex* g, const CompileOptions& options);
 // bounds and bound_doubles from bound_text (sorted canonical decimals).
 void FinishRangeBounds(NumberRangeIndex* idx);
+// Orders `direct` (anything-but first) and builds the CIDR index from it.
+void FinishDirect(LeafIndex* leaf);
+// The CIDR index key of `addr` masked to `prefix` bits, into `out` (18 bytes).
+size_t CidrKey(const IpNetwork& addr, int prefix, char* out);
 // TrieNode::few from children.
 void FinishTrie(std::vector<TrieNode>* nodes);
 // pred_track and track_contexts: the predicates of array-consistent

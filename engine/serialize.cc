@@ -334,6 +334,7 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
       if (!sp.ok()) return Damaged(sp.status().message());
       d.pred = *std::move(sp);
     }
+    FinishDirect(&leaf);
   }
   if (m.clause_negated.size() != nclauses ||
       !PostingsOk(m.pred_clauses, npreds, nclauses) ||

@@ -1,6 +1,8 @@
 // SPEC 2.3, the `pattern` dialect (Amazon EventBridge event patterns): one
 // test per operator and edge case, and a data-driven run of every case in
 // tests/data/pattern_cases.json.
+#include <arpa/inet.h>
+
 #include <cctype>
 #include <fstream>
 #include <iostream>
@@ -491,6 +493,59 @@ TEST(PatternDialect, ManyOverlappingRangesFireExactlyTheirValues) {
     EXPECT_EQ(hits.size(), want) << event;
     std::set<uint32_t> distinct(hits.begin(), hits.end());
     EXPECT_EQ(distinct.size(), hits.size()) << event;
+  }
+}
+
+// The test's own reading of "address in block", with inet_pton.
+bool InBlock(const std::string& ip, const std::string& block) {
+  size_t slash = block.find('/');
+  std::string net = block.substr(0, slash);
+  bool v6 = net.find(':') != std::string::npos;
+  if (v6 != (ip.find(':') != std::string::npos)) return false;
+  unsigned char a[16], b[16];
+  int af = v6 ? AF_INET6 : AF_INET;
+  if (inet_pton(af, ip.c_str(), a) != 1 || inet_pton(af, net.c_str(), b) != 1) return false;
+  int bits = slash == std::string::npos ? (v6 ? 128 : 32) : std::stoi(block.substr(slash + 1));
+  for (int i = 0; i < bits; ++i)
+    if (((a[i / 8] >> (7 - i % 8)) & 1) != ((b[i / 8] >> (7 - i % 8)) & 1)) return false;
+  return true;
+}
+
+// Many CIDR blocks of several lengths, nested, both families, on one path:
+// each address fires exactly the blocks that hold it (they are looked up
+// by masked address per prefix length, not tested one by one).
+TEST(PatternDialect, ManyCidrBlocksFireExactlyTheirAddresses) {
+  std::vector<std::string> blocks;
+  for (int i = 0; i < 256; ++i) {
+    blocks.push_back(absl::StrCat("10.", i, ".0.0/16"));
+    blocks.push_back(absl::StrCat("10.1.", i, ".0/24"));
+    blocks.push_back(absl::StrCat("10.1.2.", i, "/32"));
+    blocks.push_back(absl::StrCat("10.1.2.", i & 0xF0, "/28"));
+    blocks.push_back(absl::StrCat("2001:db8:", i, "::/48"));
+  }
+  blocks.push_back("10.0.0.0/8");
+  blocks.push_back("0.0.0.0/0");
+  blocks.push_back("::/0");
+  blocks.push_back("2001:db8::/32");
+  std::string text = "{\"rules\":[";
+  for (size_t i = 0; i < blocks.size(); ++i)
+    absl::StrAppend(&text, i ? "," : "", "{\"id\":\"b", i,
+                    "\",\"pattern\":{\"ip\":[{\"cidr\":\"", blocks[i], "\"}]}}");
+  text += "]}";
+  LoadResult r = ParseRules({{"t.json", text}});
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  auto rs = RuleSet::Compile(std::move(r.ruleset.rules));
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  Matcher m(*rs);
+  std::vector<uint32_t> hits;
+  for (std::string ip : {"10.1.2.3", "10.1.2.200", "10.1.9.9", "10.200.0.1", "11.0.0.1",
+                         "2001:db8:7::1", "2001:db8:1234::1", "2001:db9::1", "::1", "nope"}) {
+    ASSERT_TRUE(m.Match(absl::StrCat("{\"ip\":\"", ip, "\"}"), &hits).ok());
+    std::set<std::string> got, want;
+    for (uint32_t h : hits) got.insert(std::string((*rs)->id(h)));
+    for (size_t i = 0; i < blocks.size(); ++i)
+      if (InBlock(ip, blocks[i])) want.insert(absl::StrCat("b", i));
+    EXPECT_EQ(got, want) << ip;
   }
 }
 
