@@ -680,10 +680,15 @@ Outcome Loop::Core::Classify(Job* job, CURLcode rc) {
     case CURLE_SSL_CONNECT_ERROR:
       o.reason = "TLS handshake failed";
       break;
+    // Failed at once, not retried: a certificate that does not verify, or a
+    // CA file that cannot be read, stays so until someone fixes it (then
+    // `weir replay`; docs/delivery.md).
     case CURLE_PEER_FAILED_VERIFICATION:
+      o.kind = Outcome::Kind::kFailed;
       o.reason = "the target's TLS certificate could not be verified";
       break;
     case CURLE_SSL_CACERT_BADFILE:
+      o.kind = Outcome::Kind::kFailed;
       o.reason = "tls.ca_file could not be read";
       break;
     case CURLE_GOT_NOTHING:

@@ -192,3 +192,54 @@ def test_sigkill_mid_file_then_restart_delivers_everything(tmp_path, receiver):
     assert bodies == set(range(n))  # every matched action delivered at least once
     assert len(set(ids)) == n       # one id per action: receivers de-duplicate to exactly once
     print(f"delivered before the kill: {first}; requests in all: {len(ids)}; distinct ids: {len(set(ids))}")
+
+
+def test_a_certificate_that_does_not_verify_fails_at_once(tmp_path):
+    # A real HTTPS receiver with a self-signed certificate for 127.0.0.1.
+    import http.server
+    import ssl
+    import threading
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True,
+                   timeout=60)
+    got = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{srv.server_address[1]}/hook"
+    try:
+        # Not trusted: dead-lettered after one attempt, although five are allowed.
+        rules = write_rules(tmp_path, f"  hook:\n    webhook: {{url: \"{url}\", "
+                            "retry: {attempts: 5, backoff: 2s}}\n", ["hook"])
+        t0 = time.monotonic()
+        res = run(tmp_path, rules, write_events(tmp_path, 1))
+        assert res.returncode == 0, res.stderr
+        assert time.monotonic() - t0 < 10
+        letters = [json.loads(l) for l in
+                   (tmp_path / "state" / "dead-letter.ndjson").read_text().splitlines()]
+        assert len(letters) == 1 and letters[0]["attempts"] == 1, letters
+        assert letters[0]["reason"] == "the target's TLS certificate could not be verified"
+        assert got == []
+        # Trusted through tls.ca_file: delivered.
+        rules = write_rules(tmp_path, f"  hook:\n    webhook: {{url: \"{url}\", "
+                            f"tls: {{ca_file: \"{cert}\"}}}}\n", ["hook"])
+        res = run(tmp_path, rules, write_events(tmp_path, 1, "again.ndjson"))
+        assert res.returncode == 0, res.stderr
+        assert "delivered 1 + dead-lettered 0 = 1" in res.stderr, res.stderr
+        assert len(got) == 1
+    finally:
+        srv.shutdown()
