@@ -1,6 +1,8 @@
 #include "nats/client.h"
 
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -72,8 +74,27 @@ absl::StatusOr<ParsedUrl> ParseUrl(std::string_view url) {
   return p;
 }
 
+struct Client::Hub {
+  std::mutex mu;
+  Client* client = nullptr;  // null once the Client is being destroyed
+};
+
+// Every hub ever made, kept reachable (a handful per process).
+Client::Hub* Client::NewHub(Client* c) {
+  static std::mutex mu;
+  static auto* hubs = new std::vector<std::unique_ptr<Client::Hub>>();
+  std::lock_guard<std::mutex> l(mu);
+  hubs->push_back(std::make_unique<Client::Hub>());
+  hubs->back()->client = c;
+  return hubs->back().get();
+}
+
 Client::~Client() {
   closing_ = true;
+  if (hub_) {
+    std::lock_guard<std::mutex> l(hub_->mu);
+    hub_->client = nullptr;  // waits for a callback that is running
+  }
   if (acks_) natsSubscription_Destroy(acks_);
   if (js_) jsCtx_Destroy(js_);
   if (nc_) {
@@ -100,29 +121,41 @@ absl::Status Client::Error(std::string_view what, natsStatus s, jsErrCode code) 
 }
 
 void Client::OnDisconnected(natsConnection*, void* self) {
-  auto* c = static_cast<Client*>(self);
+  auto* hub = static_cast<Hub*>(self);
+  std::lock_guard<std::mutex> l(hub->mu);
+  Client* c = hub->client;
   // Also called on a normal close: say nothing then.
-  if (c->closing_) return;
+  if (!c || c->closing_) return;
   c->Log(absl::StrCat("lost the connection to NATS ", c->url_, "; reconnecting"));
 }
 
 void Client::OnReconnected(natsConnection*, void* self) {
-  auto* c = static_cast<Client*>(self);
+  auto* hub = static_cast<Hub*>(self);
+  std::lock_guard<std::mutex> l(hub->mu);
+  Client* c = hub->client;
+  if (!c) return;
   c->Log(absl::StrCat("connected to NATS ", c->url_, " again"));
 }
 
 void Client::OnError(natsConnection*, natsSubscription*, natsStatus err, void* self) {
-  auto* c = static_cast<Client*>(self);
+  auto* hub = static_cast<Hub*>(self);
+  std::lock_guard<std::mutex> l(hub->mu);
+  Client* c = hub->client;
+  if (!c) return;
   // Slow-consumer and similar asynchronous errors: nothing is lost that
   // JetStream does not redeliver; say so once per occurrence.
   c->Log(absl::StrCat("NATS ", c->url_, ": ", natsStatus_GetText(err)));
 }
 
 int64_t Client::ReconnectDelay(natsConnection*, int attempts, void* self) {
-  auto* c = static_cast<Client*>(self);
+  auto* hub = static_cast<Hub*>(self);
+  int64_t base = 250;
+  {
+    std::lock_guard<std::mutex> l(hub->mu);
+    if (hub->client) base = std::max<int64_t>(1, ToMillis(hub->client->options_.reconnect_wait));
+  }
   // Exponential from reconnect_wait, capped at 4 s, with some jitter so a
   // fleet does not come back in lockstep.
-  int64_t base = std::max<int64_t>(1, ToMillis(c->options_.reconnect_wait));
   int shift = std::min(attempts, 8);
   int64_t d = std::min<int64_t>(base << shift, 4000);
   return d / 2 + (absl::ToUnixNanos(absl::Now()) % (d / 2 + 1));
@@ -134,6 +167,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ConnectOptions& op
   std::unique_ptr<Client> c(new Client());
   c->options_ = options;
   c->url_ = RedactUrl(options.url);
+  c->hub_ = NewHub(c.get());
 
   natsOptions* o = nullptr;
   if (natsOptions_Create(&o) != NATS_OK) return absl::ResourceExhaustedError("out of memory");
@@ -150,15 +184,15 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ConnectOptions& op
   if (!options.name.empty()) natsOptions_SetName(o, options.name.c_str());
   natsOptions_SetMaxReconnect(o, -1);
   natsOptions_SetReconnectWait(o, std::max<int64_t>(1, ToMillis(options.reconnect_wait)));
-  natsOptions_SetCustomReconnectDelay(o, &Client::ReconnectDelay, c.get());
+  natsOptions_SetCustomReconnectDelay(o, &Client::ReconnectDelay, c->hub_);
   // Acks and publishes made while disconnected wait here (cnats' default is
   // 8 MB); what does not fit fails and is retried or redelivered.
   natsOptions_SetReconnectBufSize(o, 32 << 20);
   natsOptions_SetPingInterval(o, 2000);
   natsOptions_SetMaxPingsOut(o, 3);
-  natsOptions_SetDisconnectedCB(o, &Client::OnDisconnected, c.get());
-  natsOptions_SetReconnectedCB(o, &Client::OnReconnected, c.get());
-  natsOptions_SetErrorHandler(o, &Client::OnError, c.get());
+  natsOptions_SetDisconnectedCB(o, &Client::OnDisconnected, c->hub_);
+  natsOptions_SetReconnectedCB(o, &Client::OnReconnected, c->hub_);
+  natsOptions_SetErrorHandler(o, &Client::OnError, c->hub_);
 
   // A first try without retries, so that an unreachable server is said
   // once; then wait for it (it may be starting).

@@ -76,6 +76,13 @@ class Client {
   static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* self);
   static int64_t ReconnectDelay(natsConnection* nc, int attempts, void* self);
 
+  // What cnats' callbacks are given instead of `this`: they may run on
+  // cnats' threads after the Client is gone (a disconnect reported while
+  // the connection closes), so they find the Client through the hub, under
+  // its lock, and the destructor clears it first. Hubs are never freed.
+  struct Hub;
+  static Hub* NewHub(Client* c);
+  Hub* hub_ = nullptr;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::string url_;

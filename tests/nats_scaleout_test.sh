@@ -116,6 +116,14 @@ kill -TERM "$pid_B"
 rc=0
 wait "$pid_B" || rc=$?
 [ "$rc" -le 1 ] || { echo "worker B exited $rc"; tail -20 "$tmp/B.err"; exit 1; }
+# Exit status 1 also means "some events were bad"; a sanitizer build reports
+# through stderr as well.
+for w in A B; do
+  if grep -qE 'ERROR: AddressSanitizer|runtime error:|WARNING: ThreadSanitizer' "$tmp/$w.err"; then
+    echo "worker $w: a sanitizer report"; grep -A30 -E 'ERROR: AddressSanitizer|runtime error:|WARNING: ThreadSanitizer' "$tmp/$w.err" | head -60
+    exit 1
+  fi
+done
 
 python3 - "$tmp/received.ndjson" "$N" "$p1" "$p2" <<'PY'
 import json, sys, collections
