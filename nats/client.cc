@@ -161,6 +161,14 @@ int64_t Client::ReconnectDelay(natsConnection*, int attempts, void* self) {
   return d / 2 + (absl::ToUnixNanos(absl::Now()) % (d / 2 + 1));
 }
 
+natsStatus Fetch(natsMsgList* list, natsSubscription* sub, int batch, int64_t wait_ms,
+                 jsErrCode* code) {
+  int pending = 0;
+  if (natsSubscription_GetPending(sub, &pending, nullptr) == NATS_OK && pending > 0)
+    batch = std::min(batch, 2);
+  return natsSubscription_Fetch(list, sub, batch, wait_ms, code);
+}
+
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ConnectOptions& options) {
   absl::StatusOr<ParsedUrl> parsed = ParseUrl(options.url);
   if (!parsed.ok()) return parsed.status();

@@ -107,6 +107,15 @@ absl::StatusOr<ParsedUrl> ParseUrl(std::string_view url);
 inline absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 inline std::string_view Sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
+// natsSubscription_Fetch, kept clear of a heap overflow in Debian's cnats
+// 3.4.1 (fixed in nats.c 3.10.0, pull request 749): when the subscription
+// already holds k late messages and batch/2 < k < batch, _fetch writes past
+// its array. With messages pending, the batch is cut to 2, for which that
+// cannot happen. The window between this check and _fetch's own remains
+// (docs/scale-out.md, "Known problems").
+natsStatus Fetch(natsMsgList* list, natsSubscription* sub, int batch, int64_t wait_ms,
+                 jsErrCode* code);
+
 int64_t ToNanos(absl::Duration d);
 int64_t ToMillis(absl::Duration d);
 

@@ -207,7 +207,7 @@ struct DeliveryWorker::Impl {
       natsMsgList list = {nullptr, 0};
       // Short when deliveries are in flight, so completions are acked soon.
       int64_t wait = jobs.empty() ? 200 : 20;
-      natsStatus s = natsSubscription_Fetch(&list, sub, std::min(room, 256), wait, nullptr);
+      natsStatus s = Fetch(&list, sub, std::min(room, 256), wait, nullptr);
       if (s == NATS_OK) {
         for (int i = 0; i < list.Count; ++i) {
           Take(list.Msgs[i]);

@@ -57,7 +57,7 @@ class NatsSource : public Source {
     while (!interrupted_.load()) {
       natsMsgList list = {nullptr, 0};
       jsErrCode code = jsErrCode(0);
-      natsStatus s = natsSubscription_Fetch(&list, sub_, options_.batch, wait_ms, &code);
+      natsStatus s = Fetch(&list, sub_, options_.batch, wait_ms, &code);
       if (s == NATS_OK && list.Count > 0) {
         Fill(&list, batch);
         *got = true;
