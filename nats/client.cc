@@ -165,7 +165,7 @@ natsStatus Fetch(natsMsgList* list, natsSubscription* sub, int batch, int64_t wa
                  jsErrCode* code) {
   int pending = 0;
   if (natsSubscription_GetPending(sub, &pending, nullptr) == NATS_OK && pending > 0)
-    batch = std::min(batch, 2);
+    batch = 1;
   return natsSubscription_Fetch(list, sub, batch, wait_ms, code);
 }
 

@@ -109,10 +109,12 @@ inline std::string_view Sv(absl::string_view s) { return std::string_view(s.data
 
 // natsSubscription_Fetch, kept clear of a heap overflow in Debian's cnats
 // 3.4.1 (fixed in nats.c 3.10.0, pull request 749): when the subscription
-// already holds k late messages and batch/2 < k < batch, _fetch writes past
-// its array. With messages pending, the batch is cut to 2, for which that
-// cannot happen. The window between this check and _fetch's own remains
-// (docs/scale-out.md, "Known problems").
+// already holds k late messages, 0 < k < batch, _fetch shrinks its target
+// to batch - k and, once k reaches half the batch, collects past its array.
+// With messages pending, the batch is cut to 1, for which that cannot
+// happen. Messages that arrive between this check and _fetch's own still
+// can (docs/scale-out.md, "Known problems"), so callers ask for large
+// batches: the overflow then needs half a batch of late arrivals at once.
 natsStatus Fetch(natsMsgList* list, natsSubscription* sub, int batch, int64_t wait_ms,
                  jsErrCode* code);
 

@@ -198,7 +198,8 @@ struct DeliveryWorker::Impl {
       StartWaiting();
       KeepAlive();
       int room = options.max_in_flight - static_cast<int>(jobs.size());
-      if (room <= 0) {
+      // Fetch only for a sizeable batch (see Fetch in client.h).
+      if (room < std::min(64, options.max_in_flight)) {
         std::unique_lock<std::mutex> l(completions->mu);
         completions->cv.wait_for(l, std::chrono::milliseconds(10),
                                  [&] { return !completions->done.empty() || stop.load(); });

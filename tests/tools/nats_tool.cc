@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
       // 3.4.1's overflow with late messages pending.
       int pending = 0;
       natsSubscription_GetPending(sub, &pending, nullptr);
-      s = natsSubscription_Fetch(&list, sub, pending > 0 ? std::min(batch, 2) : batch, 100, nullptr);
+      s = natsSubscription_Fetch(&list, sub, pending > 0 ? 1 : batch, 100, nullptr);
       if (s == NATS_OK) {
         for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
         got += list.Count;
