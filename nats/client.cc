@@ -1,6 +1,7 @@
 #include "nats/client.h"
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -161,14 +162,6 @@ int64_t Client::ReconnectDelay(natsConnection*, int attempts, void* self) {
   return d / 2 + (absl::ToUnixNanos(absl::Now()) % (d / 2 + 1));
 }
 
-natsStatus Fetch(natsMsgList* list, natsSubscription* sub, int batch, int64_t wait_ms,
-                 jsErrCode* code) {
-  int pending = 0;
-  if (natsSubscription_GetPending(sub, &pending, nullptr) == NATS_OK && pending > 0)
-    batch = 1;
-  return natsSubscription_Fetch(list, sub, batch, wait_ms, code);
-}
-
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ConnectOptions& options) {
   absl::StatusOr<ParsedUrl> parsed = ParseUrl(options.url);
   if (!parsed.ok()) return parsed.status();
@@ -236,8 +229,8 @@ absl::Status Client::CheckStream(const std::string& stream) const {
                                               " --subjects ...)"));
     if (s == NATS_TIMEOUT && attempt < 2) continue;
     if (s == NATS_NO_RESPONDERS || s == NATS_TIMEOUT)
-      return absl::UnavailableError(
-          absl::StrCat("NATS ", url_, " does not answer JetStream requests (is it running with -js?)"));
+      return absl::UnavailableError(absl::StrCat(
+          "NATS ", url_, " does not answer JetStream requests (is it running with -js?)"));
     return Error(absl::StrCat("cannot look up stream '", stream, "'"), s, code);
   }
 }
@@ -307,25 +300,165 @@ absl::Status Client::EnsureConsumer(const std::string& stream, const std::string
                code);
 }
 
-absl::StatusOr<natsSubscription*> Client::Bind(const std::string& stream,
-                                               const std::string& consumer) const {
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = stream.c_str();
-  so.Consumer = consumer.c_str();
-  natsSubscription* sub = nullptr;
+absl::StatusOr<std::unique_ptr<Puller>> Puller::Bind(const Client& client,
+                                                     const std::string& stream,
+                                                     const std::string& consumer) {
+  jsConsumerInfo* ci = nullptr;
   jsErrCode code = jsErrCode(0);
-  natsStatus s = js_PullSubscribe(&sub, js_, nullptr, nullptr, nullptr, &so, &code);
+  natsStatus s =
+      js_GetConsumerInfo(&ci, client.js(), stream.c_str(), consumer.c_str(), nullptr, &code);
   if (s != NATS_OK)
-    return Error(absl::StrCat("cannot bind to consumer '", consumer, "' of stream '", stream, "'"),
-                 s, code);
-  // The pull subscription's buffer holds fetched messages; no limit on
-  // our side (a fetch asks for a bounded batch).
-  natsSubscription_SetPendingLimits(sub, -1, -1);
-  return sub;
+    return client.Error(
+        absl::StrCat("cannot bind to consumer '", consumer, "' of stream '", stream, "'"), s, code);
+  bool push = ci->Config && ci->Config->DeliverSubject && *ci->Config->DeliverSubject;
+  jsConsumerInfo_Destroy(ci);
+  if (push)
+    return absl::FailedPreconditionError(
+        absl::StrCat("consumer '", consumer, "' of stream '", stream,
+                     "' is a push consumer; weir needs a pull consumer"));
+  std::unique_ptr<Puller> p(new Puller());
+  p->nc_ = client.nc();
+  p->next_subject_ = absl::StrCat("$JS.API.CONSUMER.MSG.NEXT.", stream, ".", consumer);
+  natsInbox* inbox = nullptr;
+  if (natsInbox_Create(&inbox) != NATS_OK) return absl::ResourceExhaustedError("out of memory");
+  p->inbox_ = inbox;
+  natsInbox_Destroy(inbox);
+  s = natsConnection_SubscribeSync(&p->sub_, p->nc_, absl::StrCat(p->inbox_, ".*").c_str());
+  if (s != NATS_OK) return client.Error("cannot subscribe to an inbox", s);
+  // The inbox holds only what was asked for (bounded batches): no limit
+  // on our side, so nothing asked for is dropped as a slow consumer.
+  natsSubscription_SetPendingLimits(p->sub_, -1, -1);
+  return p;
 }
 
-absl::Status Client::PublishAll(const std::vector<Out>& msgs, const std::atomic<bool>* interrupted) {
+Puller::~Puller() {
+  if (!sub_) return;
+  // Messages still queued were delivered to us and are not acknowledged:
+  // the server redelivers them after the ack wait.
+  natsSubscription_Unsubscribe(sub_);
+  natsSubscription_Destroy(sub_);
+}
+
+void Puller::Reply(natsMsg* m, const char* what) const {
+  const char* reply = natsMsg_GetReply(m);
+  // A message that did not come from JetStream has nothing to settle. A
+  // reply that does not reach the server (disconnected) only means a
+  // redelivery after the ack wait.
+  if (reply && std::strncmp(reply, "$JS.ACK.", 8) == 0)
+    natsConnection_PublishString(nc_, reply, what);
+}
+
+namespace {
+
+// The status of a JetStream control message (no data, a Status header), or
+// nullptr for a message to deliver.
+const char* StatusOf(natsMsg* m) {
+  if (natsMsg_GetDataLength(m) > 0) return nullptr;
+  const char* v = nullptr;
+  if (natsMsgHeader_Get(m, "Status", &v) != NATS_OK || !v) return nullptr;
+  return v;
+}
+
+}  // namespace
+
+natsStatus Puller::Request(std::vector<natsMsg*>* out, size_t want, bool one_shot, int64_t deadline,
+                           std::string* error, bool* others_first) {
+  std::string reply = absl::StrCat(inbox_, ".", ++requests_);
+  char body[96];
+  int64_t left = deadline - nats_Now();
+  // The server ends the request a little before we stop waiting for it, so
+  // its 408 normally arrives (as cnats does it).
+  int64_t expires = std::max<int64_t>(1, left >= 20 ? left - 10 : left) * 1000000;
+  int n = std::snprintf(body, sizeof body, "{\"batch\":%zu,\"expires\":%lld%s}", want,
+                        static_cast<long long>(expires), one_shot ? ",\"no_wait\":true" : "");
+  natsStatus s = natsConnection_PublishRequest(nc_, next_subject_.c_str(), reply.c_str(), body, n);
+  if (s != NATS_OK) return s;
+  size_t got = 0;
+  // The deadline ends the request if its 408 is late or never comes (the
+  // connection dropped); a 408 that comes later is dropped as not ours.
+  while (got < want) {
+    int64_t wait = deadline - nats_Now();
+    if (wait <= 0) break;
+    natsMsg* m = nullptr;
+    s = natsSubscription_NextMsg(&m, sub_, wait);
+    if (s == NATS_TIMEOUT) break;
+    if (s != NATS_OK) return s;
+    const char* status = StatusOf(m);
+    if (!status) {
+      out->push_back(m);
+      ++got;
+      continue;
+    }
+    // Control messages of earlier requests (their 408 after we gave up)
+    // and heartbeats say nothing about this one.
+    bool ours = reply == natsMsg_GetSubject(m);
+    std::string code(status, std::min<size_t>(3, std::strlen(status)));
+    if (ours && code != "100") {
+      natsStatus r = NATS_OK;
+      if (code == "404") {
+        r = NATS_NOT_FOUND;  // no_wait and nothing there
+      } else if (code == "408") {
+        r = NATS_TIMEOUT;  // expired, or a one-shot request served
+        const char* d = nullptr;
+        if (others_first && natsMsgHeader_Get(m, "Description", &d) == NATS_OK && d &&
+            std::strcmp(d, "Requests Pending") == 0)
+          *others_first = true;
+      } else if (code == "503") {
+        r = NATS_NO_RESPONDERS;  // JetStream not (yet) there: a server restarting
+      } else {
+        const char* d = nullptr;
+        natsMsgHeader_Get(m, "Description", &d);
+        if (error) *error = absl::StrCat(code, " ", d ? d : "");
+        r = NATS_ERR;
+      }
+      natsMsg_Destroy(m);
+      return r;
+    }
+    natsMsg_Destroy(m);
+  }
+  return NATS_TIMEOUT;
+}
+
+natsStatus Puller::Fetch(std::vector<natsMsg*>* out, int batch, int64_t wait_ms,
+                         std::string* error) {
+  size_t want = static_cast<size_t>(std::max(1, batch));
+  size_t start = out->size();
+  // First what is already here: late messages of an earlier request.
+  int pending = 0;
+  if (natsSubscription_GetPending(sub_, &pending, nullptr) == NATS_OK) {
+    while (pending-- > 0 && out->size() - start < want) {
+      natsMsg* m = nullptr;
+      if (natsSubscription_NextMsg(&m, sub_, 0) != NATS_OK) break;
+      if (StatusOf(m)) {
+        natsMsg_Destroy(m);
+      } else {
+        out->push_back(m);
+      }
+    }
+  }
+  if (out->size() > start) return NATS_OK;
+  // A request made while disconnected would wait in cnats' reconnect
+  // buffer and, with those of every later call, be served at once on
+  // reconnecting: more messages than asked for, their ack wait running.
+  if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED)
+    return natsConnection_IsClosed(nc_) ? NATS_CONNECTION_CLOSED : NATS_CONNECTION_DISCONNECTED;
+  int64_t deadline = nats_Now() + std::max<int64_t>(1, wait_ms);
+  // One-shot (no_wait with expires): the server answers as soon as it has
+  // sent anything, or waits up to the deadline for the first message; as
+  // cnats' natsSubscription_Fetch asks. When other workers' requests
+  // already wait for all there is, it refuses at once ("Requests Pending"):
+  // then wait our turn with a request that holds until the deadline.
+  bool others_first = false;
+  natsStatus s = Request(out, want, true, deadline, error, &others_first);
+  if (others_first && out->size() == start && nats_Now() < deadline)
+    s = Request(out, want, false, deadline, error, nullptr);
+  if (out->size() > start) return NATS_OK;
+  if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) return NATS_OK;
+  return s;
+}
+
+absl::Status Client::PublishAll(const std::vector<Out>& msgs,
+                                const std::atomic<bool>* interrupted) {
   // Each message is a core publish with a reply subject of our own inbox;
   // JetStream answers there with its ack ({"stream":..,"seq":..}) or an
   // error. Not js_PublishMsgAsync: with cnats 3.4.1 a message the library
@@ -376,8 +509,7 @@ absl::Status Client::PublishAll(const std::vector<Out>& msgs, const std::atomic<
         continue;
       }
       std::string_view subj = natsMsg_GetSubject(r);
-      std::string_view body(natsMsg_GetData(r) ? natsMsg_GetData(r) : "",
-                            natsMsg_GetDataLength(r));
+      std::string_view body(natsMsg_GetData(r) ? natsMsg_GetData(r) : "", natsMsg_GetDataLength(r));
       size_t idx = 0;
       if (subj.substr(0, prefix.size()) == prefix &&
           absl::SimpleAtoi(Av(subj.substr(prefix.size())), &idx) && idx < acked.size() &&

@@ -50,9 +50,6 @@ class Client {
   absl::Status EnsureConsumer(const std::string& stream, const std::string& consumer,
                               const std::string& filter_subject,
                               const ConsumerDefaults& defaults) const;
-  // A pull subscription bound to an existing durable consumer.
-  absl::StatusOr<natsSubscription*> Bind(const std::string& stream,
-                                         const std::string& consumer) const;
   // Sleeps up to `d`, returning early once connected again.
   void WaitConnected(absl::Duration d) const;
 
@@ -107,16 +104,52 @@ absl::StatusOr<ParsedUrl> ParseUrl(std::string_view url);
 inline absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 inline std::string_view Sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
-// natsSubscription_Fetch, kept clear of a heap overflow in Debian's cnats
-// 3.4.1 (fixed in nats.c 3.10.0, pull request 749): when the subscription
-// already holds k late messages, 0 < k < batch, _fetch shrinks its target
-// to batch - k and, once k reaches half the batch, collects past its array.
-// With messages pending, the batch is cut to 1, for which that cannot
-// happen. Messages that arrive between this check and _fetch's own still
-// can (docs/scale-out.md, "Known problems"), so callers ask for large
-// batches: the overflow then needs half a batch of late arrivals at once.
-natsStatus Fetch(natsMsgList* list, natsSubscription* sub, int batch, int64_t wait_ms,
-                 jsErrCode* code);
+// A durable pull consumer read with weir's own pull requests, not cnats'
+// natsSubscription_Fetch: Debian's cnats 3.4.1 overflows its array in
+// _fetch when late messages of an earlier fetch are pending (fixed in nats.c
+// 3.10.0, pull request 749; docs/scale-out.md, "Known problems"). Each
+// request is a publish to $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer> with
+// a reply subject of its own under one inbox subscription, so the end of a
+// request (its 404 or 408 status) is never taken for another's, and
+// messages that arrive after a fetch gave up are returned by the next.
+//
+// Thread safety: Fetch from one thread at a time; Ack, Nak and InProgress
+// from any thread.
+class Puller {
+ public:
+  // Checks that the consumer exists (an error naming it if not).
+  static absl::StatusOr<std::unique_ptr<Puller>> Bind(const Client& client,
+                                                      const std::string& stream,
+                                                      const std::string& consumer);
+  ~Puller();
+  Puller(const Puller&) = delete;
+  Puller& operator=(const Puller&) = delete;
+
+  // Appends up to `batch` messages to `out`, waiting up to `wait_ms` for the
+  // first. NATS_OK with none appended when none came; NATS_CONNECTION_CLOSED
+  // once the connection is closed; another status (disconnected, no
+  // JetStream, a 409 from the server, its text in `*error`) to retry later.
+  natsStatus Fetch(std::vector<natsMsg*>* out, int batch, int64_t wait_ms, std::string* error);
+
+  // Settle a fetched message through its reply subject ($JS.ACK…). The
+  // message stays the caller's to destroy.
+  void Ack(natsMsg* m) const { Reply(m, "+ACK"); }
+  void Nak(natsMsg* m) const { Reply(m, "-NAK"); }
+  void InProgress(natsMsg* m) const { Reply(m, "+WPI"); }
+
+ private:
+  Puller() = default;
+  void Reply(natsMsg* m, const char* what) const;
+  // One pull request; returns once it ended (status), `batch` came in or
+  // `deadline` (ms, nats_Now) passed.
+  natsStatus Request(std::vector<natsMsg*>* out, size_t want, bool one_shot, int64_t deadline,
+                     std::string* error, bool* others_first);
+  natsConnection* nc_ = nullptr;
+  natsSubscription* sub_ = nullptr;
+  std::string next_subject_;
+  std::string inbox_;
+  uint64_t requests_ = 0;
+};
 
 int64_t ToNanos(absl::Duration d);
 int64_t ToMillis(absl::Duration d);

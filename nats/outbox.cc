@@ -102,7 +102,7 @@ class Outbox : public Sink {
       }
     }
     for (size_t i = 0; i < out.size(); ++i) out[i].data = bodies_[i];
-  if (out.empty()) return absl::OkStatus();
+    if (out.empty()) return absl::OkStatus();
     return client_->PublishAll(out, nullptr);
   }
 
@@ -155,23 +155,23 @@ struct DeliveryWorker::Impl {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<Job*> done;
-    std::set<Job*> started;  // handed to an executor, `done` not yet called
+    std::set<Job*> started;    // handed to an executor, `done` not yet called
     uint64_t extra_calls = 0;  // `done` called again for one delivery: ignored
   };
 
   DeliveryOptions options;
   std::unique_ptr<Client> client;
-  natsSubscription* sub = nullptr;
+  std::unique_ptr<Puller> puller;
   std::map<std::string, std::unique_ptr<Executor>> executors;
   std::map<std::string, Target> targets;
-  std::set<Job*> jobs;  // every live job (waiting, in flight or to retry)
+  std::set<Job*> jobs;                      // every live job (waiting, in flight or to retry)
   std::unordered_map<uint64_t, Job*> held;  // jobs by stream sequence
   // Stream sequences acknowledged lately, oldest first: a copy of one of
   // these that comes back is acknowledged again and not carried out.
   std::unordered_set<uint64_t> acked;
   std::deque<uint64_t> acked_order;
   static constexpr size_t kAckedKept = 65536;
-  uint64_t copies = 0;  // duplicate copies the server sent, ignored
+  uint64_t copies = 0;                       // duplicate copies the server sent, ignored
   std::multimap<absl::Time, Job*> retry_at;  // failed, started again when due
   std::atomic<int> in_flight{0};
   std::shared_ptr<Completions> completions = std::make_shared<Completions>();
@@ -198,31 +198,28 @@ struct DeliveryWorker::Impl {
       StartWaiting();
       KeepAlive();
       int room = options.max_in_flight - static_cast<int>(jobs.size());
-      // Fetch only for a sizeable batch (see Fetch in client.h).
+      // Fetch for a sizeable batch: a request per few free slots costs
+      // more round trips than the deliveries it starts.
       if (room < std::min(64, options.max_in_flight)) {
         std::unique_lock<std::mutex> l(completions->mu);
         completions->cv.wait_for(l, std::chrono::milliseconds(10),
                                  [&] { return !completions->done.empty() || stop.load(); });
         continue;
       }
-      natsMsgList list = {nullptr, 0};
       // Short when deliveries are in flight, so completions are acked soon.
       int64_t wait = jobs.empty() ? 200 : 20;
-      natsStatus s = Fetch(&list, sub, std::min(room, 256), wait, nullptr);
-      if (s == NATS_OK) {
-        for (int i = 0; i < list.Count; ++i) {
-          Take(list.Msgs[i]);
-          list.Msgs[i] = nullptr;
-        }
-      }
-      natsMsgList_Destroy(&list);
-      if (s == NATS_OK || s == NATS_TIMEOUT) continue;
+      std::vector<natsMsg*> msgs;
+      std::string error;
+      natsStatus s = puller->Fetch(&msgs, std::min(room, 256), wait, &error);
+      for (natsMsg* m : msgs) Take(m);
+      if (s == NATS_OK || !msgs.empty()) continue;
       if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
         Log(absl::StrCat("delivery worker stopped: ", natsStatus_GetText(s)));
         return;
       }
       if (absl::Now() - last_complaint > absl::Seconds(10) && client->connected()) {
-        Log(absl::StrCat("fetching actions failed (", natsStatus_GetText(s), "); retrying"));
+        Log(absl::StrCat("fetching actions failed (", error.empty() ? natsStatus_GetText(s) : error,
+                         "); retrying"));
         last_complaint = absl::Now();
       }
       client->WaitConnected(absl::Milliseconds(200));
@@ -261,7 +258,7 @@ struct DeliveryWorker::Impl {
         return;
       }
       if (acked.count(seq)) {
-        natsMsg_Ack(m, nullptr);
+        puller->Ack(m);
         natsMsg_Destroy(m);
         delete j;
         NoteCopy(seq);
@@ -305,8 +302,7 @@ struct DeliveryWorker::Impl {
         t.waiting.pop_front();
         ++t.in_flight;
         ++in_flight;
-        if (t.rate > 0)
-          t.next_start = std::max(now, t.next_start) + absl::Seconds(1) / t.rate;
+        if (t.rate > 0) t.next_start = std::max(now, t.next_start) + absl::Seconds(1) / t.rate;
         Delivery d;
         d.id = j->id;
         d.rule_id = j->rule;
@@ -349,8 +345,7 @@ struct DeliveryWorker::Impl {
         Ack(j);
         Count(&DeliveryStats::delivered);
         Drop(j);
-      } else if (o.kind == Outcome::Kind::kRetry &&
-                 j->attempt < j->executor->retry().attempts) {
+      } else if (o.kind == Outcome::Kind::kRetry && j->attempt < j->executor->retry().attempts) {
         absl::Duration delay = RetryDelay(j->executor->retry(), j->attempt + 1, o.retry_after);
         // Retried here, the message kept alive with InProgress meanwhile,
         // and not handed back with a Nak: nats-server 2.9 can lose a nak'ed
@@ -373,16 +368,14 @@ struct DeliveryWorker::Impl {
     std::string subject = DeadSubject(options.outbox.stream);
     natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, j->event.data(),
                                   static_cast<int>(j->event.size()));
-    std::string reason = j->outcome.reason.empty()
-                             ? absl::StrCat("status ", j->outcome.status)
-                             : j->outcome.reason;
+    std::string reason =
+        j->outcome.reason.empty() ? absl::StrCat("status ", j->outcome.status) : j->outcome.reason;
     if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", (j->id + ":dead").c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Delivery-Id", j->id.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Rule", j->rule.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Action", j->action.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Reason", reason.c_str());
-    if (s == NATS_OK)
-      s = natsMsgHeader_Set(m, "Weir-Attempts", absl::StrCat(j->attempt).c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Weir-Attempts", absl::StrCat(j->attempt).c_str());
     jsPubAck* ack = nullptr;
     if (s == NATS_OK) s = js_PublishMsg(&ack, client->js(), m, nullptr, nullptr);
     jsPubAck_Destroy(ack);
@@ -407,7 +400,7 @@ struct DeliveryWorker::Impl {
       Job* j = retry_at.begin()->second;
       retry_at.erase(retry_at.begin());
       if (hand_back) {
-        natsMsg_Nak(j->msg, nullptr);
+        puller->Nak(j->msg);
         Drop(j);
       } else if (j->dead) {
         j->dead = false;
@@ -419,7 +412,7 @@ struct DeliveryWorker::Impl {
   }
 
   void Ack(Job* j) {
-    natsMsg_Ack(j->msg, nullptr);
+    puller->Ack(j->msg);
     if (j->seq == 0) return;
     if (acked.insert(j->seq).second) acked_order.push_back(j->seq);
     if (acked_order.size() > kAckedKept) {
@@ -448,7 +441,7 @@ struct DeliveryWorker::Impl {
     absl::Time now = absl::Now();
     for (Job* j : jobs) {
       if (now - j->last_progress < progress_every) continue;
-      natsMsg_InProgress(j->msg, nullptr);
+      puller->InProgress(j->msg);
       j->last_progress = now;
     }
   }
@@ -477,14 +470,14 @@ absl::StatusOr<std::unique_ptr<DeliveryWorker>> DeliveryWorker::Start(
   impl->client = *std::move(c);
   const std::string& stream = options.outbox.stream;
   if (absl::Status st = EnsureActionsStream(*impl->client, options.outbox); !st.ok()) return st;
-  if (absl::Status st = impl->client->EnsureConsumer(stream, options.consumer,
-                                                     ActionsSubject(stream),
-                                                     options.consumer_defaults);
+  if (absl::Status st = impl->client->EnsureConsumer(
+          stream, options.consumer, ActionsSubject(stream), options.consumer_defaults);
       !st.ok())
     return st;
-  absl::StatusOr<natsSubscription*> sub = impl->client->Bind(stream, options.consumer);
-  if (!sub.ok()) return sub.status();
-  impl->sub = *sub;
+  absl::StatusOr<std::unique_ptr<Puller>> puller =
+      Puller::Bind(*impl->client, stream, options.consumer);
+  if (!puller.ok()) return puller.status();
+  impl->puller = *std::move(puller);
   Impl* p = impl.get();
   impl->thread = std::thread([p] { p->Loop(); });
   return std::unique_ptr<DeliveryWorker>(new DeliveryWorker(std::move(impl)));
@@ -498,7 +491,7 @@ void DeliveryWorker::Stop(absl::Time deadline) {
   i.RetryDue(absl::InfiniteFuture(), /*hand_back=*/true);
   for (auto& [key, t] : i.targets) {
     for (Impl::Job* j : t.waiting) {
-      natsMsg_Nak(j->msg, nullptr);
+      i.puller->Nak(j->msg);
       i.Drop(j);
     }
     t.waiting.clear();
@@ -531,8 +524,7 @@ DeliveryWorker::~DeliveryWorker() {
   // than freed under a late callback. JetStream redelivers them.
   for (Impl::Job* j : i.jobs) natsMsg_Destroy(j->msg), j->msg = nullptr;
   i.jobs.clear();
-  natsSubscription_Unsubscribe(i.sub);
-  natsSubscription_Destroy(i.sub);
+  i.puller.reset();
 }
 
 DeliveryStats DeliveryWorker::stats() const {

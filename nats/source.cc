@@ -18,10 +18,10 @@ namespace {
 
 class NatsSource : public Source {
  public:
-  NatsSource(const SourceOptions& o, std::unique_ptr<Client> c, natsSubscription* sub)
+  NatsSource(const SourceOptions& o, std::unique_ptr<Client> c, std::unique_ptr<Puller> puller)
       : options_(o),
         client_(std::move(c)),
-        sub_(sub),
+        puller_(std::move(puller)),
         name_(absl::StrCat("nats:", o.stream, "/", o.consumer)) {
     progress_every_ = o.progress_every > absl::ZeroDuration() ? o.progress_every
                                                               : o.consumer_defaults.ack_wait / 3;
@@ -39,13 +39,12 @@ class NatsSource : public Source {
     // rather than after the ack wait.
     for (auto& [token, held] : held_) {
       for (natsMsg* m : held.msgs) {
-        natsMsg_Nak(m, nullptr);
+        puller_->Nak(m);
         natsMsg_Destroy(m);
       }
     }
     natsConnection_FlushTimeout(client_->nc(), 1000);
-    natsSubscription_Unsubscribe(sub_);
-    natsSubscription_Destroy(sub_);
+    puller_.reset();
   }
 
   const std::string& name() const override { return name_; }
@@ -55,23 +54,22 @@ class NatsSource : public Source {
     int64_t wait_ms = std::max<int64_t>(1, ToMillis(options_.fetch_wait));
     absl::Time last_complaint = absl::InfinitePast();
     while (!interrupted_.load()) {
-      natsMsgList list = {nullptr, 0};
-      jsErrCode code = jsErrCode(0);
-      natsStatus s = Fetch(&list, sub_, options_.batch, wait_ms, &code);
-      if (s == NATS_OK && list.Count > 0) {
-        Fill(&list, batch);
+      std::vector<natsMsg*> msgs;
+      std::string error;
+      natsStatus s = puller_->Fetch(&msgs, options_.batch, wait_ms, &error);
+      if (!msgs.empty()) {
+        Fill(msgs, batch);
         *got = true;
         return absl::OkStatus();
       }
-      natsMsgList_Destroy(&list);
-      if (s == NATS_OK || s == NATS_TIMEOUT) continue;
+      if (s == NATS_OK) continue;
       if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION)
-        return client_->Error(absl::StrCat("fetching from ", name_), s, code);
+        return client_->Error(absl::StrCat("fetching from ", name_), s);
       // Disconnected, or the server restarting (no responders, a 503): wait
       // and go on; cnats reconnects by itself.
       if (absl::Now() - last_complaint > absl::Seconds(10) && client_->connected()) {
-        client_->Log(absl::StrCat(name_, ": fetch failed (", natsStatus_GetText(s),
-                                  "); retrying"));
+        client_->Log(absl::StrCat(name_, ": fetch failed (",
+                                  error.empty() ? natsStatus_GetText(s) : error, "); retrying"));
         last_complaint = absl::Now();
       }
       client_->WaitConnected(absl::Milliseconds(200));
@@ -92,7 +90,7 @@ class NatsSource : public Source {
     for (natsMsg* m : held.msgs) {
       // An ack that does not reach the server (the connection dropped) only
       // means a redelivery: the sink's record of it is idempotent.
-      natsMsg_Ack(m, nullptr);
+      puller_->Ack(m);
       natsMsg_Destroy(m);
     }
   }
@@ -105,13 +103,11 @@ class NatsSource : public Source {
     absl::Time last_progress;
   };
 
-  void Fill(natsMsgList* list, EventBatch* batch) {
+  void Fill(const std::vector<natsMsg*>& msgs, EventBatch* batch) {
     Held held;
     held.last_progress = absl::Now();
-    held.msgs.reserve(list->Count);
-    for (int i = 0; i < list->Count; ++i) {
-      natsMsg* m = list->Msgs[i];
-      list->Msgs[i] = nullptr;
+    held.msgs.reserve(msgs.size());
+    for (natsMsg* m : msgs) {
       EventPosition pos;
       jsMsgMetaData* meta = nullptr;
       if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
@@ -141,7 +137,6 @@ class NatsSource : public Source {
       batch->end_offset = pos.sequence;
       held.msgs.push_back(m);
     }
-    natsMsgList_Destroy(list);
     std::lock_guard<std::mutex> l(mu_);
     batch->token = ++next_token_;
     held_.emplace(batch->token, std::move(held));
@@ -158,7 +153,7 @@ class NatsSource : public Source {
       absl::Time now = absl::Now();
       for (auto& [token, held] : held_) {
         if (now - held.last_progress < progress_every_) continue;
-        for (natsMsg* m : held.msgs) natsMsg_InProgress(m, nullptr);
+        for (natsMsg* m : held.msgs) puller_->InProgress(m);
         held.last_progress = now;
       }
     }
@@ -166,7 +161,7 @@ class NatsSource : public Source {
 
   SourceOptions options_;
   std::unique_ptr<Client> client_;
-  natsSubscription* sub_;
+  std::unique_ptr<Puller> puller_;
   std::string name_;
   absl::Duration progress_every_;
   std::atomic<bool> interrupted_{false};
@@ -195,9 +190,10 @@ absl::StatusOr<std::unique_ptr<Source>> MakeSource(const SourceOptions& options)
                                              options.consumer_defaults);
       !st.ok())
     return st;
-  absl::StatusOr<natsSubscription*> sub = (*c)->Bind(options.stream, options.consumer);
-  if (!sub.ok()) return sub.status();
-  return std::unique_ptr<Source>(new NatsSource(options, *std::move(c), *sub));
+  absl::StatusOr<std::unique_ptr<Puller>> puller =
+      Puller::Bind(**c, options.stream, options.consumer);
+  if (!puller.ok()) return puller.status();
+  return std::unique_ptr<Source>(new NatsSource(options, *std::move(c), *std::move(puller)));
 }
 
 }  // namespace weir::nats

@@ -76,6 +76,7 @@ worker() {  # name
   eval "pid_$1=$!"
 }
 t_run=$(now)
+since_run() { python3 -c "print(round($(now)-$t_run,1))"; }
 worker A
 worker B
 
@@ -90,15 +91,15 @@ wait_for() {  # count, deadline seconds
 wait_for $(( expected / 2 )) 90
 kill -KILL "$pid_A" || { echo "worker A was not running"; exit 1; }
 rm -rf "$tmp/state-A"
-echo "killed worker A with SIGKILL at $(distinct) delivered; its state directory deleted"
+echo "killed worker A with SIGKILL at $(distinct) delivered ($(since_run) s); its state directory deleted"
 
 wait_for $(( expected * 7 / 10 )) 90
 kill -TERM "$server"
 wait "$server" || true
-echo "nats-server stopped at $(distinct) delivered"
+echo "nats-server stopped at $(distinct) delivered ($(since_run) s)"
 sleep 1
 start_server
-echo "nats-server restarted"
+echo "nats-server restarted ($(since_run) s)"
 
 if ! wait_for "$expected" 120; then
   cat "$tmp/B.err" | tail -20

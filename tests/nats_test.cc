@@ -1,5 +1,7 @@
 // weir::nats against a real nats-server on 127.0.0.1 (started and stopped by
 // the test, on a free port, in a temporary directory).
+#include "weir/nats.h"
+
 #include <arpa/inet.h>
 #include <nats/nats.h>
 #include <netinet/in.h>
@@ -19,8 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "nats/client.h"
 #include "weir/actions.h"
-#include "weir/nats.h"
 #include "weir/open.h"
 #include "weir/stream.h"
 
@@ -84,9 +86,9 @@ class NatsTest : public ::testing::Test {
   }
   void Publish(const char* subject, const std::string& data) {
     jsPubAck* pa = nullptr;
-    ASSERT_EQ(js_Publish(&pa, js_, subject, data.data(), static_cast<int>(data.size()), nullptr,
-                         nullptr),
-              NATS_OK);
+    ASSERT_EQ(
+        js_Publish(&pa, js_, subject, data.data(), static_cast<int>(data.size()), nullptr, nullptr),
+        NATS_OK);
     jsPubAck_Destroy(pa);
   }
   uint64_t StreamMsgs(const char* stream) {
@@ -176,9 +178,63 @@ TEST_F(NatsTest, SourceReadsEveryMessageAndAcksAfterTheSink) {
   while (ConsumerLeft("EV", "c1") != 0 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
   p.Stop();
   t.join();
-  EXPECT_EQ(sink.seqs.size(), 1000u);  // i % 3 == 0: sequences 1, 4, 7 (bad), ...
+  EXPECT_EQ(sink.seqs.size(), 1000u);          // i % 3 == 0: sequences 1, 4, 7 (bad), ...
   EXPECT_EQ(sink.bad, std::set<uint64_t>{8});  // the bad message, acknowledged too
   EXPECT_EQ(ConsumerLeft("EV", "c1"), 0u);
+}
+
+// weir's own pull requests (nats/client.h, Puller): a fetch that gives up
+// before its messages arrive leaves them "late"; the next fetch returns
+// them, never more than asked, and every message comes exactly once. This
+// is the case in which cnats 3.4.1's natsSubscription_Fetch wrote past its
+// array (docs/scale-out.md, "Known problems").
+TEST_F(NatsTest, PullerReturnsLateMessagesOnceAndNeverMoreThanAsked) {
+  AddStream("PL", "pl.>");
+  const int n = 2000;
+  for (int i = 0; i < n; ++i) Publish("pl.x", absl::StrCat(i));
+  ConnectOptions co;
+  co.url = url_;
+  auto client = Client::Connect(co);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ConsumerDefaults d;
+  ASSERT_TRUE((*client)->EnsureConsumer("PL", "p", "", d).ok());
+  auto puller = Puller::Bind(**client, "PL", "p");
+  ASSERT_TRUE(puller.ok()) << puller.status();
+  EXPECT_FALSE(Puller::Bind(**client, "PL", "nope").ok());
+
+  std::set<std::string> seen;
+  int copies = 0;
+  absl::Time end = absl::Now() + absl::Seconds(20);
+  for (int round = 0; static_cast<int>(seen.size()) < n && absl::Now() < end; ++round) {
+    // Large asks with a 1 ms wait (most of each arrives late), then small
+    // ones that must be served from what arrived late.
+    int batch = round % 2 == 0 ? 500 : 7;
+    std::vector<natsMsg*> msgs;
+    std::string error;
+    natsStatus s = (*puller)->Fetch(&msgs, batch, 1, &error);
+    ASSERT_TRUE(s == NATS_OK) << natsStatus_GetText(s) << " " << error;
+    ASSERT_LE(static_cast<int>(msgs.size()), batch);
+    for (natsMsg* m : msgs) {
+      std::string data(natsMsg_GetData(m), natsMsg_GetDataLength(m));
+      if (!seen.insert(data).second) ++copies;
+      (*puller)->Ack(m);
+      natsMsg_Destroy(m);
+    }
+  }
+  EXPECT_EQ(static_cast<int>(seen.size()), n);
+  EXPECT_EQ(copies, 0);
+  natsConnection_Flush((*client)->nc());
+  end = absl::Now() + absl::Seconds(5);
+  while (ConsumerLeft("PL", "p") != 0 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(ConsumerLeft("PL", "p"), 0u);
+
+  // Nothing left: a fetch waits out its time and returns none.
+  std::vector<natsMsg*> none;
+  absl::Time t0 = absl::Now();
+  EXPECT_EQ((*puller)->Fetch(&none, 10, 200, nullptr), NATS_OK);
+  EXPECT_TRUE(none.empty());
+  EXPECT_GE(absl::Now() - t0, absl::Milliseconds(150));
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(2));
 }
 
 TEST_F(NatsTest, SinkPublishesToAStreamOnceEvenWhenRunTwice) {
@@ -251,7 +307,7 @@ TEST_F(NatsTest, OutboxRecordsOnceAndWorkersRetryAndDeadLetter) {
     Pipeline p(rules);
     ASSERT_TRUE(p.Run(*src, **outbox).ok());
   }
-  EXPECT_EQ(StreamMsgs("WEIR_ACTIONS"), 100u);  // the second pass was recognised
+  EXPECT_EQ(StreamMsgs("WEIR_ACTIONS"), 100u);          // the second pass was recognised
   auto ok = std::make_unique<FlakyExecutor>(2, 5);      // delivered on attempt 3
   auto never = std::make_unique<FlakyExecutor>(99, 3);  // dead after 3
   FlakyExecutor* okp = ok.get();

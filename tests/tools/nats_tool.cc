@@ -17,8 +17,8 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <vector>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -152,8 +152,9 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now(), last = t0;
     for (;;) {
       natsMsgList list;
-      // The same guard as weir's (nats/client.h: Fetch), against cnats
-      // 3.4.1's overflow with late messages pending.
+      // cnats' own fetch, the limit weir is measured against. A batch of 1
+      // while late messages are pending keeps it clear of cnats 3.4.1's
+      // overflow in _fetch (docs/scale-out.md, "Known problems").
       int pending = 0;
       natsSubscription_GetPending(sub, &pending, nullptr);
       s = natsSubscription_Fetch(&list, sub, pending > 0 ? 1 : batch, 100, nullptr);
