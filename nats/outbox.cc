@@ -4,6 +4,7 @@
 // stream, not a local disk, holds what is pending, so any worker delivers and
 // a worker that dies loses nothing.
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "nats/client.h"
 
 namespace weir::nats {
@@ -54,6 +56,37 @@ bool DecodeRecord(std::string_view body, std::string* id, std::string* rule, std
   body.remove_prefix(nl + 1);
   event->assign(body.data(), body.size());
   return true;
+}
+
+// The key-value bucket of deactivated targets: STREAM_TARGETS, one key per
+// target (a hash of its name: bucket keys allow few characters), the value
+// its name, the reason and the time.
+std::string TargetsBucket(const std::string& stream) { return stream + "_TARGETS"; }
+
+std::string TargetKey(std::string_view target) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : target) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+absl::Status OpenTargetsBucket(const Client& c, const std::string& bucket, kvStore** kv) {
+  natsStatus s = js_KeyValue(kv, c.js(), bucket.c_str());
+  if (s == NATS_NOT_FOUND) {
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = bucket.c_str();
+    cfg.History = 1;
+    cfg.StorageType = js_FileStorage;
+    s = js_CreateKeyValue(kv, c.js(), &cfg);
+    if (s != NATS_OK) s = js_KeyValue(kv, c.js(), bucket.c_str());  // made by another worker
+  }
+  if (s != NATS_OK) {
+    *kv = nullptr;
+    return c.Error(absl::StrCat("cannot open key-value bucket '", bucket, "'"), s);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status EnsureActionsStream(const Client& c, const OutboxOptions& o) {
@@ -130,11 +163,19 @@ absl::StatusOr<std::unique_ptr<Sink>> MakeOutbox(const OutboxOptions& options) {
 struct DeliveryWorker::Impl {
   struct Job;
   struct Target {
+    std::string key;     // Executor::target(): never a secret
+    std::string kv_key;  // its key in the targets bucket
     int concurrency = 1;
     double rate = 0;
     int in_flight = 0;
     absl::Time next_start = absl::InfinitePast();
     std::deque<Job*> waiting;
+    // In `ready` or `rate_wait`: has waiting jobs and may start one.
+    bool in_ready = false;
+    DeactivationPolicy policy;
+    std::deque<absl::Time> failures;  // failed for good on this worker, oldest first
+    bool deactivated = false;
+    absl::Time checked = absl::InfinitePast();  // when `deactivated` was read from the bucket
   };
   // One fetched action message, from fetch to ack.
   struct Job {
@@ -164,6 +205,13 @@ struct DeliveryWorker::Impl {
   std::unique_ptr<Puller> puller;
   std::map<std::string, std::unique_ptr<Executor>> executors;
   std::map<std::string, Target> targets;
+  // Targets that can start a delivery now, and those held back by their
+  // rate until a time: what starts deliveries never walks all targets.
+  std::deque<Target*> ready;
+  std::multimap<absl::Time, Target*> rate_wait;
+  // Deactivated targets, shared by all workers (docs/scale-out.md).
+  kvStore* kv = nullptr;
+  std::string bucket;
   std::set<Job*> jobs;                      // every live job (waiting, in flight or to retry)
   std::unordered_map<uint64_t, Job*> held;  // jobs by stream sequence
   // Stream sequences acknowledged lately, oldest first: a copy of one of
@@ -285,19 +333,49 @@ struct DeliveryWorker::Impl {
     std::string key = j->executor->target();
     auto [t, fresh] = targets.try_emplace(key);
     if (fresh) {
+      t->second.key = key;
+      t->second.kv_key = TargetKey(key);
       t->second.concurrency = std::max(1, j->executor->concurrency());
       t->second.rate = j->executor->rate_per_second();
+      t->second.policy = j->executor->deactivation();
     }
     j->target = &t->second;
+    if (IsDeactivated(j->target)) {
+      j->outcome = Outcome{Outcome::Kind::kFailed, 0, "deactivated", std::nullopt};
+      DeadLetter(j);
+      return;
+    }
     j->target->waiting.push_back(j);
+    MarkReady(j->target);
     StartWaiting();
+  }
+
+  void MarkReady(Target* t) {
+    if (t->in_ready || t->waiting.empty() || t->in_flight >= t->concurrency) return;
+    t->in_ready = true;
+    ready.push_back(t);
   }
 
   void StartWaiting() {
     absl::Time now = absl::Now();
-    for (auto& [key, t] : targets) {
+    while (!rate_wait.empty() && rate_wait.begin()->first <= now) {
+      ready.push_back(rate_wait.begin()->second);  // still in_ready
+      rate_wait.erase(rate_wait.begin());
+    }
+    while (!ready.empty()) {
+      Target& t = *ready.front();
+      ready.pop_front();
+      t.in_ready = false;
+      if (IsDeactivated(&t)) {
+        DeadLetterWaiting(&t);
+        continue;
+      }
       while (!t.waiting.empty() && t.in_flight < t.concurrency) {
-        if (t.rate > 0 && now < t.next_start) break;
+        if (t.rate > 0 && now < t.next_start) {
+          t.in_ready = true;
+          rate_wait.emplace(t.next_start, &t);
+          break;
+        }
         Job* j = t.waiting.front();
         t.waiting.pop_front();
         ++t.in_flight;
@@ -340,6 +418,7 @@ struct DeliveryWorker::Impl {
     for (Job* j : done) {
       --j->target->in_flight;
       --in_flight;
+      MarkReady(j->target);
       const Outcome& o = j->outcome;
       if (o.kind == Outcome::Kind::kDelivered) {
         Ack(j);
@@ -356,6 +435,7 @@ struct DeliveryWorker::Impl {
         retry_at.emplace(absl::Now() + delay, j);
         Count(&DeliveryStats::retried);
       } else {
+        FailedForGood(j->target, o);
         DeadLetter(j);
       }
     }
@@ -407,6 +487,7 @@ struct DeliveryWorker::Impl {
         DeadLetter(j);
       } else {
         j->target->waiting.push_back(j);
+        MarkReady(j->target);
       }
     }
   }
@@ -418,6 +499,73 @@ struct DeliveryWorker::Impl {
     if (acked_order.size() > kAckedKept) {
       acked.erase(acked_order.front());
       acked_order.pop_front();
+    }
+  }
+
+  // Deactivation (docs/scale-out.md, "Deactivated targets"): a target is
+  // deactivated for all workers while its key is in the bucket. Each worker
+  // reads a target's key at most every 2 s, so another worker's verdict (or
+  // a reactivation: the key deleted) reaches it within that.
+  bool IsDeactivated(Target* t) {
+    absl::Time now = absl::Now();
+    if (!kv || now - t->checked < absl::Seconds(2)) return t->deactivated;
+    t->checked = now;
+    kvEntry* e = nullptr;
+    natsStatus s = kvStore_Get(&e, kv, t->kv_key.c_str());
+    if (s == NATS_OK) {
+      kvEntry_Destroy(e);
+      t->deactivated = true;
+    } else if (s == NATS_NOT_FOUND) {
+      if (t->deactivated) Log(absl::StrCat("target ", t->key, " reactivated"));
+      t->deactivated = false;
+      t->failures.clear();
+    }  // else unreachable for now: keep what was known
+    return t->deactivated;
+  }
+
+  // A delivery failed for good: 410 Gone, or the policy's count of such
+  // failures within its days (counted by this worker), deactivates.
+  void FailedForGood(Target* t, const Outcome& o) {
+    if (o.kind == Outcome::Kind::kGone) {
+      Deactivate(t, o.reason.empty() ? "the target answered 410 Gone" : o.reason);
+      return;
+    }
+    const DeactivationPolicy& p = t->policy;
+    if (p.number_of_failures <= 0) return;
+    absl::Time now = absl::Now();
+    t->failures.push_back(now);
+    absl::Time since = now - absl::Hours(24) * std::max(1, p.days_in_past);
+    while (!t->failures.empty() && t->failures.front() < since) t->failures.pop_front();
+    if (static_cast<int>(t->failures.size()) >= p.number_of_failures)
+      Deactivate(t, absl::StrCat(t->failures.size(), " failed deliveries within ", p.days_in_past,
+                                 " days"));
+  }
+
+  void Deactivate(Target* t, const std::string& reason) {
+    if (t->deactivated) return;
+    t->deactivated = true;
+    t->checked = absl::Now();
+    std::string value = absl::StrCat(t->key, "\n", reason, "\n", absl::FormatTime(absl::Now()));
+    natsStatus s =
+        kv ? kvStore_PutString(nullptr, kv, t->kv_key.c_str(), value.c_str()) : NATS_ILLEGAL_STATE;
+    if (s == NATS_OK) {
+      Log(absl::StrCat("target ", t->key, " deactivated: ", reason,
+                       "; its deliveries go to the dead letters until key ", t->kv_key,
+                       " is deleted from key-value bucket ", bucket));
+    } else {
+      Log(absl::StrCat("target ", t->key, " deactivated on this worker: ", reason,
+                       " (not recorded for the others: ", natsStatus_GetText(s), ")"));
+    }
+    Count(&DeliveryStats::deactivated);
+    DeadLetterWaiting(t);
+  }
+
+  void DeadLetterWaiting(Target* t) {
+    std::deque<Job*> w;
+    w.swap(t->waiting);
+    for (Job* j : w) {
+      j->outcome = Outcome{Outcome::Kind::kFailed, 0, "deactivated", std::nullopt};
+      DeadLetter(j);
     }
   }
 
@@ -478,6 +626,11 @@ absl::StatusOr<std::unique_ptr<DeliveryWorker>> DeliveryWorker::Start(
       Puller::Bind(*impl->client, stream, options.consumer);
   if (!puller.ok()) return puller.status();
   impl->puller = *std::move(puller);
+  impl->bucket = TargetsBucket(stream);
+  // Without the bucket (a server or account without the permission to
+  // make one) targets are deactivated on this worker only.
+  if (absl::Status st = OpenTargetsBucket(*impl->client, impl->bucket, &impl->kv); !st.ok())
+    impl->Log(absl::StrCat(st.message(), "; targets are deactivated per worker only"));
   Impl* p = impl.get();
   impl->thread = std::thread([p] { p->Loop(); });
   return std::unique_ptr<DeliveryWorker>(new DeliveryWorker(std::move(impl)));
@@ -525,6 +678,7 @@ DeliveryWorker::~DeliveryWorker() {
   for (Impl::Job* j : i.jobs) natsMsg_Destroy(j->msg), j->msg = nullptr;
   i.jobs.clear();
   i.puller.reset();
+  if (i.kv) kvStore_Destroy(i.kv);
 }
 
 DeliveryStats DeliveryWorker::stats() const {

@@ -343,5 +343,111 @@ TEST_F(NatsTest, OutboxRecordsOnceAndWorkersRetryAndDeadLetter) {
   EXPECT_EQ(StreamMsgs("WEIR_ACTIONS"), 150u);
 }
 
+// Answers 410 Gone while `gone` is set, else delivers; counts calls.
+class GoneExecutor : public Executor {
+ public:
+  void Start(const Delivery&, std::function<void(Outcome)> done) override {
+    ++calls;
+    if (gone.load()) {
+      done(Outcome{fail_kind, fail_kind == Outcome::Kind::kGone ? 410 : 400, "", std::nullopt});
+    } else {
+      ++delivered;
+      done(Outcome{});
+    }
+  }
+  std::string target() const override { return "http://127.0.0.1:9/gone"; }
+  DeactivationPolicy deactivation() const override { return policy; }
+  Outcome::Kind fail_kind = Outcome::Kind::kGone;
+  DeactivationPolicy policy;
+  std::atomic<bool> gone{true};
+  std::atomic<int> calls{0}, delivered{0};
+};
+
+TEST_F(NatsTest, A410DeactivatesTheTargetForEveryWorkerUntilItsKeyIsDeleted) {
+  auto rules = Rules(
+      "rules:\n  - id: all\n    filter:\n      k: a\n    actions: [hook]\n"
+      "actions:\n  hook:\n    stdout: {}\n");
+  OutboxOptions oo;
+  oo.connect.url = url_;
+  auto record = [&](int first, int n) {
+    std::string in;
+    for (int i = first; i < first + n; ++i) absl::StrAppend(&in, "{\"k\":\"a\",\"i\":", i, "}\n");
+    auto outbox = MakeOutbox(oo);
+    ASSERT_TRUE(outbox.ok()) << outbox.status();
+    auto src = MakeMemorySource(in, absl::StrCat("batch-", first, ".ndjson"));
+    Pipeline p(rules);
+    ASSERT_TRUE(p.Run(*src, **outbox).ok());
+  };
+  auto start = [&](GoneExecutor** e, int policy_failures = 0) {
+    auto ex = std::make_unique<GoneExecutor>();
+    if (policy_failures > 0) {
+      ex->fail_kind = Outcome::Kind::kFailed;
+      ex->policy = DeactivationPolicy{policy_failures, 1};
+    }
+    *e = ex.get();
+    std::map<std::string, std::unique_ptr<Executor>> m;
+    m["hook"] = std::move(ex);
+    DeliveryOptions d;
+    d.outbox = oo;
+    d.log = [](std::string_view) {};
+    auto w = DeliveryWorker::Start(d, std::move(m));
+    EXPECT_TRUE(w.ok()) << w.status();
+    return w.ok() ? *std::move(w) : nullptr;
+  };
+  auto wait_settled = [&](DeliveryWorker* w, uint64_t n) {
+    absl::Time end = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < end && w->stats().delivered + w->stats().dead_lettered < n)
+      absl::SleepFor(absl::Milliseconds(20));
+  };
+
+  // The first 410 deactivates; the rest go to the dead letters unsent.
+  record(0, 20);
+  GoneExecutor* e1 = nullptr;
+  auto w1 = start(&e1);
+  ASSERT_TRUE(w1);
+  wait_settled(w1.get(), 20);
+  EXPECT_EQ(w1->stats().dead_lettered, 20u);
+  EXPECT_EQ(w1->stats().deactivated, 1u);
+  EXPECT_EQ(e1->calls.load(), 1);
+  w1->Stop(absl::Now() + absl::Seconds(2));
+
+  // Another worker (a new process) knows from the bucket.
+  kvStore* kv = nullptr;
+  ASSERT_EQ(js_KeyValue(&kv, js_, "WEIR_ACTIONS_TARGETS"), NATS_OK);
+  record(20, 5);
+  GoneExecutor* e2 = nullptr;
+  auto w2 = start(&e2);
+  ASSERT_TRUE(w2);
+  wait_settled(w2.get(), 5);
+  EXPECT_EQ(w2->stats().dead_lettered, 5u);
+  EXPECT_EQ(e2->calls.load(), 0);
+
+  // Deleting the target's key reactivates it (within 2 s).
+  e2->gone = false;
+  kvKeysList keys = {nullptr, 0};
+  ASSERT_EQ(kvStore_Keys(&keys, kv, nullptr), NATS_OK);
+  ASSERT_EQ(keys.Count, 1);
+  ASSERT_EQ(kvStore_Delete(kv, keys.Keys[0]), NATS_OK);
+  kvKeysList_Destroy(&keys);
+  kvStore_Destroy(kv);
+  absl::SleepFor(absl::Milliseconds(2100));
+  record(25, 5);
+  wait_settled(w2.get(), 10);
+  EXPECT_EQ(w2->stats().delivered, 5u);
+  EXPECT_EQ(e2->delivered.load(), 5);
+  w2->Stop(absl::Now() + absl::Seconds(2));
+
+  // A deactivation policy: the third failure in a day deactivates.
+  record(30, 10);
+  GoneExecutor* e3 = nullptr;
+  auto w3 = start(&e3, 3);
+  ASSERT_TRUE(w3);
+  wait_settled(w3.get(), 10);
+  EXPECT_EQ(w3->stats().dead_lettered, 10u);
+  EXPECT_EQ(w3->stats().deactivated, 1u);
+  EXPECT_EQ(e3->calls.load(), 3);
+  w3->Stop(absl::Now() + absl::Seconds(2));
+}
+
 }  // namespace
 }  // namespace weir::nats

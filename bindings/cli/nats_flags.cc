@@ -64,8 +64,8 @@ bool ParseDur(const std::string& s, absl::Duration* d) {
 
 }  // namespace
 
-int ParseNatsFlag(const std::string& flag, const std::function<bool(std::string*)>& value,
-                  bool run, NatsFlags* f, std::string* error) {
+int ParseNatsFlag(const std::string& flag, const std::function<bool(std::string*)>& value, bool run,
+                  NatsFlags* f, std::string* error) {
   std::string v;
   auto need = [&](const char* what) {
     if (value(&v) && !v.empty()) return true;
@@ -299,7 +299,8 @@ int ParseRun(const std::vector<std::string>& args, FILE* out, FILE* err, RunConf
       if (!next(&v) || v.empty()) return bad("--state needs a directory");
       c->dispatcher.state_dir = v;
     } else if (s == "--sync") {
-      if (!next(&v) || (v != "normal" && v != "full")) return bad("--sync takes 'normal' or 'full'");
+      if (!next(&v) || (v != "normal" && v != "full"))
+        return bad("--sync takes 'normal' or 'full'");
       c->dispatcher.sync = v == "full" ? SyncMode::kFull : SyncMode::kNormal;
     } else if (s == "--drain-timeout") {
       if (!next(&v) || !absl::ParseDuration(v, &c->drain_timeout))
@@ -313,7 +314,8 @@ int ParseRun(const std::vector<std::string>& args, FILE* out, FILE* err, RunConf
         return bad("--threads needs a number from 1 to 256");
       c->pipeline.threads = static_cast<int>(n);
     } else if (s == "--validate") {
-      if (!next(&v) || (v != "all" && v != "output")) return bad("--validate takes 'all' or 'output'");
+      if (!next(&v) || (v != "all" && v != "output"))
+        return bad("--validate takes 'all' or 'output'");
       c->pipeline.validate_all = v == "all";
     } else if (s == "--max-event-bytes") {
       if (!next(&v) || !absl::SimpleAtoi(v, &n) || n == 0 || n > (uint64_t{1} << 31))
@@ -396,8 +398,8 @@ int RunNats(const std::vector<std::string>& args, FILE* out, FILE* err) {
   ExecutorRegistry::Executors ex = ExecutorRegistry::Builtins().CreateAll(opened->actions);
   if (!ex.ok()) {
     for (const Diagnostic& d : ex.diagnostics) fprintf(err, "%s\n", d.ToString().c_str());
-    fprintf(err, "weir: %zu error%s in the actions; nothing was processed\n",
-            ex.diagnostics.size(), ex.diagnostics.size() == 1 ? "" : "s");
+    fprintf(err, "weir: %zu error%s in the actions; nothing was processed\n", ex.diagnostics.size(),
+            ex.diagnostics.size() == 1 ? "" : "s");
     return 2;
   }
   auto log = [err](std::string_view m) {
@@ -426,8 +428,8 @@ int RunNats(const std::vector<std::string>& args, FILE* out, FILE* err) {
     d.outbox.stream = c.nats.outbox_stream;
     d.consumer = c.nats.deliver_consumer;
     d.consumer_defaults.ack_wait = c.nats.ack_wait;
-    d.consumer_defaults.max_ack_pending = std::max<int64_t>(c.nats.max_ack_pending,
-                                                            c.nats.max_in_flight);
+    d.consumer_defaults.max_ack_pending =
+        std::max<int64_t>(c.nats.max_ack_pending, c.nats.max_in_flight);
     d.max_in_flight = c.nats.max_in_flight;
     d.log = log;
     auto w = nats::DeliveryWorker::Start(d, std::move(ex.by_action));
@@ -495,9 +497,10 @@ int RunNats(const std::vector<std::string>& args, FILE* out, FILE* err) {
       if (!input_name.empty())
         fprintf(err, "weir: %s: %llu events, %llu bad, %llu matched\n", input_name.c_str(),
                 ull(stats.events), ull(stats.bad), ull(stats.matched));
-      fprintf(err, "weir: delivered %llu, retried %llu, dead-lettered %llu (stream %s)\n",
+      fprintf(err, "weir: delivered %llu, retried %llu, dead-lettered %llu (stream %s)%s\n",
               ull(ds.delivered), ull(ds.retried), ull(ds.dead_lettered),
-              c.nats.outbox_stream.c_str());
+              c.nats.outbox_stream.c_str(),
+              ds.deactivated ? absl::StrCat("; targets deactivated ", ds.deactivated).c_str() : "");
     }
   } else if (dispatcher) {
     absl::Time deadline = absl::Now() + c.drain_timeout;
@@ -512,7 +515,8 @@ int RunNats(const std::vector<std::string>& args, FILE* out, FILE* err) {
       fprintf(err, "weir: %s: %llu events, %llu bad, %llu matched\n", input_name.c_str(),
               ull(stats.events), ull(stats.bad), ull(stats.matched));
       for (const ActionStats& s : dispatcher->Summary())
-        fprintf(err, "weir: action %s: delivered %llu, retried %llu, dead-lettered %llu, pending %llu\n",
+        fprintf(err,
+                "weir: action %s: delivered %llu, retried %llu, dead-lettered %llu, pending %llu\n",
                 s.action.c_str(), ull(s.delivered), ull(s.retried), ull(s.dead_lettered),
                 ull(s.pending));
     }

@@ -109,6 +109,7 @@ struct DeliveryOptions {
 
 struct DeliveryStats {
   uint64_t delivered = 0, retried = 0, dead_lettered = 0, in_flight = 0;
+  uint64_t deactivated = 0;  // targets this worker deactivated
 };
 
 // Carries out the actions recorded in the actions stream with `executors`
@@ -117,8 +118,11 @@ struct DeliveryStats {
 // out the RetryDelay of its executor's policy on this worker (the message
 // kept alive), then is handed back to the stream for any worker; attempts
 // are JetStream's delivery count, so any worker goes on where another
-// stopped. Per-target concurrency and rate are honoured per process;
-// deactivation is not done (such failures are dead-lettered).
+// stopped. Per-target concurrency and rate are honoured per process. A
+// target that answers 410, or fails as often as its deactivation policy
+// allows (counted per worker), is deactivated for all workers through the
+// key-value bucket STREAM_TARGETS; its deliveries then go to the dead
+// letters until its key is deleted (docs/scale-out.md).
 class DeliveryWorker {
  public:
   static absl::StatusOr<std::unique_ptr<DeliveryWorker>> Start(
