@@ -49,6 +49,10 @@ constexpr char kRunUsage[] =
     "      --max-event-bytes N, --max-depth N   limits, as in 'weir filter'\n"
     "  -q, --quiet             no summary on stderr\n"
     "\n"
+    "A fleet on NATS JetStream: weir run -r RULES --source nats://HOST:PORT --stream S\n"
+    "--consumer C [--outbox nats]; 'weir run --source nats://HOST:PORT --help' lists\n"
+    "its options (docs/scale-out.md).\n"
+    "\n"
     "Exit status: 0 fine, 1 some lines were bad, 2 usage, rule or action errors, or\n"
     "the state directory could not be used.\n";
 
