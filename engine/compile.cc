@@ -54,6 +54,16 @@ void AppendPredKey(const Predicate& p, std::string* k) {
   }
 }
 
+// `\*` and `\\` for the literal runs of a glob (glob.h).
+std::string EscapeGlob(std::string_view lit) {
+  std::string out;
+  for (char c : lit) {
+    if (c == '*' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 std::vector<uint32_t> LengthsOf(const StrMap<uint32_t>& m) {
@@ -188,7 +198,6 @@ class Compiler {
   // Sizes the tables for `clauses` clauses and `preds` predicates (upper
   // bounds), so that they are not rehashed or moved as they grow.
   void Reserve(size_t clauses, size_t preds) {
-    preds_.reserve(preds);
     single_clauses_.reserve(clauses);
     pred_clause_pairs_.reserve(preds);
     impl_->clause_preds.offsets.reserve(clauses + 1);
@@ -245,6 +254,9 @@ class Compiler {
     FinishTrie(&impl_->nodes);
     FinishTracking(impl_);
     FinishDirectRules(impl_);
+    std::vector<uint32_t> leaf_node(impl_->leaves.size(), 0);
+    for (uint32_t n = 0; n < impl_->nodes.size(); ++n)
+      if (impl_->nodes[n].leaf != kNone) leaf_node[impl_->nodes[n].leaf] = n;
     for (size_t i = 0; i < impl_->leaves.size(); ++i) {
       LeafIndex& leaf = impl_->leaves[i];
       const std::pair<GlobIndex*, PredicateKind> families[] = {
@@ -252,7 +264,7 @@ class Compiler {
           {&leaf.str, PredicateKind::kStringGlob},
           {&leaf.folded, PredicateKind::kFoldedGlob}};
       for (auto [g, kind] : families) {
-        absl::Status s = FinishGlobs(g, GlobKey(static_cast<uint32_t>(i), kind));
+        absl::Status s = FinishGlobs(g, GlobKey(static_cast<uint32_t>(i), kind), leaf_node[i]);
         if (!s.ok()) return s;
       }
       FinishRanges(i);
@@ -334,13 +346,24 @@ class Compiler {
     return id;
   }
 
+  // A predicate already interned at this node is found in the index it went
+  // into (a value map, a literal slot); only the kinds kept in lists (globs
+  // for the automaton, ranges, anything-but, CIDR) need a key of their own.
+  // No per-predicate string is kept for the common kinds: with 100k rules
+  // those keys were a quarter of the compiled set's memory.
   absl::StatusOr<uint32_t> InternPred(uint32_t node, const Predicate& p) {
-    std::string key = absl::StrCat(node, "|");
-    AppendPredKey(p, &key);
-    auto found = preds_.find(key);
-    if (found != preds_.end()) return found->second;
-    uint32_t id = num_preds_;
     LeafIndex& leaf = Leaf(node);
+    const uint32_t id = num_preds_;
+    // Finds `text` in `map`, or adds it with the next id.
+    auto in_map = [&](StrMap<uint32_t>& map, std::string_view text) -> uint32_t {
+      auto [it, added] = map.try_emplace(text, id);
+      if (added) ++num_preds_;
+      return it->second;
+    };
+    auto in_slot = [&](uint32_t* slot) -> uint32_t {
+      if (*slot == kNone) *slot = num_preds_++;
+      return *slot;
+    };
     std::string err;
     switch (p.kind) {
       case PredicateKind::kTextGlob:
@@ -350,80 +373,103 @@ class Compiler {
                        : p.kind == PredicateKind::kStringGlob ? leaf.str
                                                               : leaf.folded;
         if (p.kind == PredicateKind::kFoldedGlob) leaf.needs_fold = true;
-        if (IsLiteralGlob(p.text)) {  // the common case: no glob to parse
-          g.exact.emplace(p.text, id);
-          break;
-        }
+        if (IsLiteralGlob(p.text)) return in_map(g.exact, p.text);  // the common case
         Glob glob;
         if (!ParseGlob(p.text, &glob, &err)) return absl::InvalidArgumentError(err);
-        if (glob.is_exact()) {
-          g.exact.emplace(glob.literals[0], id);
-        } else if (glob.is_any()) {
-          g.any.push_back(id);
-        } else if (glob.is_prefix()) {
-          g.prefix.emplace(glob.literals[0], id);
-        } else if (glob.is_suffix()) {
-          g.suffix.emplace(glob.literals[0], id);
-        } else if (glob.stars == 2 && glob.leading_star && glob.trailing_star &&
-                   glob.literals.size() == 1) {
-          g.infix.emplace(glob.literals[0], id);
-          infix_globs_[GlobKey(impl_->nodes[node].leaf, p.kind)].emplace_back(id,
-                                                                              GlobToRegex(glob));
-        } else {
-          if (glob.stars > opts_.max_wildcard_stars)
-            return absl::ResourceExhaustedError(absl::StrCat("wildcard '", p.text, "' has ",
-                                                             glob.stars, " stars; the limit is ",
-                                                             opts_.max_wildcard_stars));
-          g.set_preds.push_back(id);
-          g.set_globs.push_back(GlobToRegex(glob));
+        if (glob.is_exact()) return in_map(g.exact, glob.literals[0]);
+        if (glob.is_any()) {
+          if (g.any.empty()) g.any.push_back(num_preds_++);
+          return g.any[0];
         }
-        break;
+        if (glob.is_prefix()) return in_map(g.prefix, glob.literals[0]);
+        if (glob.is_suffix()) return in_map(g.suffix, glob.literals[0]);
+        if (glob.stars == 2 && glob.leading_star && glob.trailing_star &&
+            glob.literals.size() == 1) {
+          const size_t before = num_preds_;
+          uint32_t got = in_map(g.infix, glob.literals[0]);
+          if (num_preds_ != before)
+            infix_globs_[GlobKey(impl_->nodes[node].leaf, p.kind)].emplace_back(
+                got, GlobToRegex(glob));
+          return got;
+        }
+        if (glob.stars > opts_.max_wildcard_stars)
+          return absl::ResourceExhaustedError(absl::StrCat("wildcard '", p.text, "' has ",
+                                                           glob.stars, " stars; the limit is ",
+                                                           opts_.max_wildcard_stars));
+        auto [known, key] = Keyed(node, p);
+        if (known) return key;
+        g.set_preds.push_back(id);
+        g.set_globs.push_back(GlobToRegex(glob));
+        return id;
       }
-      case PredicateKind::kNumberEq:
-        leaf.num_eq.emplace(p.text, id);
-        leaf.num_eq_doubles.insert(DoubleKey(CanonicalToDouble(p.text)));
+      case PredicateKind::kNumberEq: {
         leaf.needs_number = true;
-        break;
-      case PredicateKind::kNumberRange:
-        range_preds_[impl_->nodes[node].leaf].push_back({id, p});
-        leaf.needs_number = true;
-        break;
+        const size_t before = num_preds_;
+        uint32_t got = in_map(leaf.num_eq, p.text);
+        if (num_preds_ != before) leaf.num_eq_doubles.insert(DoubleKey(CanonicalToDouble(p.text)));
+        return got;
+      }
       case PredicateKind::kLiteral: {
         uint32_t* slot = p.text == "true"    ? &leaf.lit_true
                          : p.text == "false" ? &leaf.lit_false
                          : p.text == "null"  ? &leaf.lit_null
                                              : nullptr;
         if (!slot) return absl::InvalidArgumentError(absl::StrCat("not a JSON literal: ", p.text));
-        *slot = id;
-        break;
+        return in_slot(slot);
       }
       case PredicateKind::kExists:
-        leaf.exists = id;
-        break;
+        if (p.text.empty()) return in_slot(&leaf.exists);
+        return absl::InvalidArgumentError("an exists test takes no value");
+      case PredicateKind::kNumberRange: {
+        leaf.needs_number = true;
+        auto [known, key] = Keyed(node, p);
+        if (known) return key;
+        range_preds_[impl_->nodes[node].leaf].push_back({id, p});
+        return id;
+      }
       case PredicateKind::kCidr:
       case PredicateKind::kAnythingBut: {
         auto sp = ScalarPredicate::Compile(p);
         if (!sp.ok()) return sp.status();
+        auto [known, key] = Keyed(node, p);
+        if (known) return key;
         if ((*sp)->needs_number()) leaf.needs_number = true;
         if ((*sp)->needs_fold()) leaf.needs_fold = true;
         leaf.direct.push_back({id, *std::move(sp), p});
-        break;
+        return id;
       }
     }
-    // The key is kept (a deque does not move it) for the map and DebugString.
-    impl_->pred_keys.push_back(std::move(key));
-    preds_.emplace(impl_->pred_keys.back(), id);
-    ++num_preds_;
-    return id;
+    return absl::InvalidArgumentError("unknown predicate kind");
+  }
+
+  // For the kinds kept in lists: {true, id} if `p` is interned at `node`
+  // already, else {false, the next id}, taken, with its key kept.
+  std::pair<bool, uint32_t> Keyed(uint32_t node, const Predicate& p) {
+    std::string key = absl::StrCat(node, "|");
+    AppendPredKey(p, &key);
+    auto [it, added] = keyed_.try_emplace(std::move(key), num_preds_);
+    if (!added) return {true, it->second};
+    impl_->pred_keys.emplace_back(num_preds_, it->first);
+    return {false, num_preds_++};
   }
 
   static uint64_t GlobKey(uint32_t leaf, PredicateKind kind) {
     return uint64_t{leaf} << 8 | static_cast<uint64_t>(kind);
   }
 
-  absl::Status FinishGlobs(GlobIndex* g, uint64_t key) {
+  absl::Status FinishGlobs(GlobIndex* g, uint64_t key, uint32_t node) {
     if (LengthsOf(g->infix).size() > kMaxInfixLengths) {
-      // Too many distinct lengths for substring probing: the automaton.
+      // Too many distinct lengths for substring probing: the automaton
+      // (which keeps no literal: the keys are kept for DebugString).
+      const PredicateKind kind = static_cast<PredicateKind>(key & 0xFF);
+      for (const auto& [lit, id] : g->infix) {
+        Predicate p;
+        p.kind = kind;
+        p.text = absl::StrCat("*", EscapeGlob(lit), "*");
+        std::string k = absl::StrCat(node, "|");
+        AppendPredKey(p, &k);
+        impl_->pred_keys.emplace_back(id, std::move(k));
+      }
       for (auto& [id, re] : infix_globs_[key]) {
         g->set_preds.push_back(id);
         g->set_globs.push_back(re);
@@ -486,7 +532,7 @@ class Compiler {
     return out;
   }
 
-  absl::flat_hash_map<std::string_view, uint32_t, SvHash, SvEq> preds_;  // into pred_keys
+  absl::flat_hash_map<std::string, uint32_t> keyed_;  // Keyed()'s predicates
   std::string last_path_;  // Node()'s last answer
   uint32_t last_node_ = 0;
   uint32_t num_preds_ = 0;
@@ -563,6 +609,11 @@ bool RuleSet::enabled(size_t i) const {
   return seg.impl->Enabled(i - seg.offset);
 }
 
+std::string_view RuleSet::dialect(size_t i) const {
+  const Segment& seg = SegmentOf(i);
+  return seg.impl->Dialect(i - seg.offset);
+}
+
 bool RuleSet::removed(size_t i) const {
   return removed_ && i < segments_[0].impl->RuleCount() && ((*removed_)[i / 64] >> (i % 64)) & 1;
 }
@@ -596,6 +647,46 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<Rule
   std::shared_ptr<RuleSet> rs(new RuleSet());
   rs->enabled_ = (*seg)->enabled;
   rs->segments_.push_back({*std::move(seg), 0});
+  rs->shared_ = std::move(shared);
+  return std::shared_ptr<const RuleSet>(std::move(rs));
+}
+
+absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
+    EncodedRules&& rules, const CompileOptions& options) {
+  auto shared = std::make_shared<Shared>();
+  shared->options = options;
+  shared->base_ids.reserve(rules.size());
+  auto impl = std::make_shared<RuleSetImpl>();
+  impl->lazy = true;
+  impl->id_ends.reserve(rules.size());
+  impl->rule_flags.reserve(rules.size());
+  {
+    Compiler c(options, impl.get());
+    c.Reserve(rules.clauses(), rules.predicates());
+    // One RuleDef at a time, its buffers reused.
+    RuleDef r;
+    EncodedRules::Cursor cursor(rules);
+    for (uint32_t i = 0; cursor.Next(&r); ++i) {
+      impl->ids += r.id;
+      impl->id_ends.push_back(static_cast<uint32_t>(impl->ids.size()));
+      impl->rule_flags.push_back(
+          static_cast<uint8_t>((r.enabled ? 1u : 0) | unsigned{EncodedRules::DialectCode(r.dialect)} << 1));
+      if (!r.id.empty() && !shared->base_ids.emplace(r.id, i).second)
+        return absl::AlreadyExistsError(absl::StrCat("rule id '", r.id, "' is used twice"));
+      if (!r.enabled) continue;
+      ++impl->enabled;
+      absl::Status s = c.AddRule(i, r);
+      if (!s.ok()) return absl::Status(s.code(), absl::StrCat("rule '", r.id, "': ", s.message()));
+    }
+    if (!cursor.ok()) return absl::InternalError("rules held encoded are damaged");
+    absl::Status s = c.Finish();
+    if (!s.ok()) return s;
+  }
+  impl->ids.shrink_to_fit();
+  impl->cold = std::move(rules);
+  std::shared_ptr<RuleSet> rs(new RuleSet());
+  rs->enabled_ = impl->enabled;
+  rs->segments_.push_back({std::move(impl), 0});
   rs->shared_ = std::move(shared);
   return std::shared_ptr<const RuleSet>(std::move(rs));
 }
@@ -667,6 +758,55 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
   return std::shared_ptr<const RuleSet>(std::move(rs));
 }
 
+namespace {
+
+// "path kind:value" per predicate, from the indexes the predicates went
+// into, and from the keys kept for the kinds held in lists. Read
+// defensively: a set read from a damaged compiled file may hold anything
+// (a predicate then has an empty key).
+std::vector<std::string> PredKeys(const RuleSetImpl& m) {
+  std::vector<std::string> keys(m.num_preds);
+  auto set = [&](uint32_t id, std::string_view path, std::string_view kind, std::string_view text) {
+    if (id < keys.size()) keys[id] = absl::StrCat(AbslView(path), " ", AbslView(kind), ":", AbslView(text));
+  };
+  for (const TrieNode& n : m.nodes) {
+    if (n.leaf == kNone || n.leaf >= m.leaves.size()) continue;
+    const LeafIndex& leaf = m.leaves[n.leaf];
+    const std::pair<const GlobIndex*, PredicateKind> families[] = {
+        {&leaf.text, PredicateKind::kTextGlob},
+        {&leaf.str, PredicateKind::kStringGlob},
+        {&leaf.folded, PredicateKind::kFoldedGlob}};
+    for (auto [g, kind] : families) {
+      const char* k = KindName(kind);
+      for (const auto& [lit, id] : g->exact) set(id, n.path, k, EscapeGlob(lit));
+      for (const auto& [lit, id] : g->prefix) set(id, n.path, k, absl::StrCat(EscapeGlob(lit), "*"));
+      for (const auto& [lit, id] : g->suffix) set(id, n.path, k, absl::StrCat("*", EscapeGlob(lit)));
+      for (const auto& [lit, id] : g->infix) set(id, n.path, k, absl::StrCat("*", EscapeGlob(lit), "*"));
+      for (uint32_t id : g->any) set(id, n.path, k, "*");
+    }
+    for (const auto& [text, id] : leaf.num_eq) set(id, n.path, "number", text);
+    if (leaf.lit_true != kNone) set(leaf.lit_true, n.path, "literal", "true");
+    if (leaf.lit_false != kNone) set(leaf.lit_false, n.path, "literal", "false");
+    if (leaf.lit_null != kNone) set(leaf.lit_null, n.path, "literal", "null");
+    if (leaf.exists != kNone) set(leaf.exists, n.path, "exists", "");
+  }
+  // "node|kind:value" -> "path kind:value".
+  for (const auto& [id, k] : m.pred_keys) {
+    if (id >= keys.size()) continue;
+    absl::string_view key(k);
+    size_t bar = key.find('|');
+    uint32_t node;
+    if (bar != absl::string_view::npos && absl::SimpleAtoi(key.substr(0, bar), &node) &&
+        node < m.nodes.size())
+      keys[id] = absl::StrCat(m.nodes[node].path, " ", key.substr(bar + 1));
+    else
+      keys[id] = absl::StrCat("? ", key);
+  }
+  return keys;
+}
+
+}  // namespace
+
 std::string RuleSet::DebugString() const {
   std::string out;
   for (size_t s = 0; s < segments_.size(); ++s) {
@@ -676,18 +816,10 @@ std::string RuleSet::DebugString() const {
     absl::StrAppend(&out, "rules ", m.RuleCount(), " enabled ", m.enabled, " preds ", m.num_preds,
                     " clauses ", m.clause_preds.size(), " conjs ", m.conjs.size(), " paths ",
                     m.leaves.size(), "\n");
+    std::vector<std::string> keys = PredKeys(m);
     for (uint32_t p = 0; p < m.num_preds; ++p) {
-      // "node|kind:value" -> "path kind:value". Read defensively: a set read
-      // from a damaged compiled file may hold anything here.
-      absl::string_view k =
-          p < m.pred_keys.size() ? absl::string_view(m.pred_keys[p]) : absl::string_view("?");
-      size_t bar = k.find('|');
-      uint32_t node;
-      if (bar != absl::string_view::npos && absl::SimpleAtoi(k.substr(0, bar), &node) &&
-          node < m.nodes.size())
-        absl::StrAppend(&out, "pred ", p, ": ", m.nodes[node].path, " ", k.substr(bar + 1), "\n");
-      else
-        absl::StrAppend(&out, "pred ", p, ": ? ", k, "\n");
+      if (keys[p].empty()) keys[p] = "? ?";  // only in a damaged compiled file
+      absl::StrAppend(&out, "pred ", p, ": ", keys[p], "\n");
     }
     for (uint32_t c = 0; c < m.clause_preds.size(); ++c) {
       absl::StrAppend(&out, "clause ", c, m.clause_negated[c] ? " not" : "", " any of [",

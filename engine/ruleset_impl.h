@@ -21,6 +21,7 @@
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "engine/decimal.h"
+#include "engine/encoded_rules.h"
 #include "engine/scalar.h"
 #include "re2/set.h"
 #include "weir/engine.h"
@@ -215,8 +216,9 @@ struct CompiledConj {
 
 class RuleSetImpl {
  public:
-  // The rules. For a set read by RuleSet::Deserialize (`lazy`), empty until
-  // DecodeCold(): use RuleCount(), Id() and Enabled(), which never decode.
+  // The rules. For a set read by RuleSet::Deserialize or compiled by
+  // RuleSet::CompileEncoded (`lazy`), empty until DecodeCold(): use
+  // RuleCount(), Id(), Enabled() and Dialect(), which never decode.
   std::vector<RuleDef> rules;
   size_t RuleCount() const { return lazy ? id_ends.size() : rules.size(); }
   std::string_view Id(size_t i) const {
@@ -224,7 +226,12 @@ class RuleSetImpl {
     size_t begin = i == 0 ? 0 : id_ends[i - 1];
     return std::string_view(ids).substr(begin, id_ends[i] - begin);
   }
-  bool Enabled(size_t i) const { return lazy ? enabled_flags[i] != 0 : rules[i].enabled; }
+  bool Enabled(size_t i) const { return lazy ? (rule_flags[i] & 1) != 0 : rules[i].enabled; }
+  std::string_view Dialect(size_t i) const {
+    if (lazy && (rule_flags[i] >> 1) != 0) return EncodedRules::DialectName(rule_flags[i] >> 1);
+    DecodeCold();
+    return rules[i].dialect;
+  }
   std::vector<TrieNode> nodes;  // nodes[0] is the root
   std::vector<LeafIndex> leaves;
 
@@ -245,19 +252,22 @@ class RuleSetImpl {
   std::vector<uint32_t> pred_rule;
   bool track_contexts = false;
   size_t enabled = 0;
-  std::deque<std::string> pred_keys;  // per pred: "trie node|kind:value...", for DebugString
+  // Per predicate of the kinds held in lists (globs for the automaton,
+  // ranges, anything-but, CIDR): its id and "trie node|kind:value...", for
+  // DebugString. The others are read back from the indexes they are in.
+  std::vector<std::pair<uint32_t, std::string>> pred_keys;
 
-  // A set read by RuleSet::Deserialize holds its rules' ids and enabled
-  // flags compactly and keeps the rest encoded until something asks for it
-  // (RuleSet::rule, DebugString, an update that recompiles, Serialize):
-  // matching never does, and building 100k RuleDefs costs more than the rest
-  // of reading. DecodeCold() fills `rules` and `pred_keys`, once; it is
-  // thread-safe. All of these are set before the set is shared.
+  // A lazy set holds its rules' ids and flags compactly and keeps the rest
+  // encoded until something asks for it (RuleSet::rule, an update that
+  // recompiles): matching never does, and 100k RuleDefs cost more to build,
+  // and ten times more memory, than the rest of the set. DecodeCold() fills
+  // `rules`, once; it is thread-safe. All of these are set before the set is
+  // shared.
   bool lazy = false;
   std::string ids;                  // concatenated
   std::vector<uint32_t> id_ends;    // per rule: end of its id in `ids`
-  std::vector<uint8_t> enabled_flags;
-  std::string encoded_cold;
+  std::vector<uint8_t> rule_flags;  // per rule: bit 0 enabled, bits 1-3 the dialect's code
+  EncodedRules cold;
   mutable std::once_flag cold_once;
   void DecodeCold() const;
 };

@@ -18,7 +18,7 @@ namespace weir {
 namespace {
 
 // Bump when the layout below changes.
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2: rules in encoded_rules.h's form; fewer predicate keys
 // anything-but holds predicates; they hold no further ones in practice.
 constexpr int kMaxPredicateDepth = 4;
 
@@ -54,36 +54,6 @@ bool GetPredicate(Reader& r, Predicate* p, int depth = 0) {
   p->excluded.resize(n);
   for (Predicate& e : p->excluded)
     if (!GetPredicate(r, &e, depth + 1)) return false;
-  return r.ok();
-}
-
-void PutCondition(Writer& w, const Condition& c) {
-  w.U32(static_cast<uint32_t>(c.any_of.size()));
-  for (const Conjunction& conj : c.any_of) {
-    w.U8(conj.array_consistent);
-    w.U32(static_cast<uint32_t>(conj.all_of.size()));
-    for (const Clause& clause : conj.all_of) {
-      w.Str(clause.path);
-      w.U8(clause.negated);
-      w.U32(static_cast<uint32_t>(clause.any_of.size()));
-      for (const Predicate& p : clause.any_of) PutPredicate(w, p);
-    }
-  }
-}
-
-bool GetCondition(Reader& r, Condition* c) {
-  c->any_of.resize(r.Count(5));
-  for (Conjunction& conj : c->any_of) {
-    conj.array_consistent = r.U8() != 0;
-    conj.all_of.resize(r.Count(9));
-    for (Clause& clause : conj.all_of) {
-      r.Str(&clause.path);
-      clause.negated = r.U8() != 0;
-      clause.any_of.resize(r.Count(19));
-      for (Predicate& p : clause.any_of)
-        if (!GetPredicate(r, &p)) return false;
-    }
-  }
   return r.ok();
 }
 
@@ -128,57 +98,6 @@ void PutStrings(Writer& w, const std::vector<std::string>& v) {
 void GetStrings(Reader& r, std::vector<std::string>* v) {
   v->resize(r.Count(4));
   for (std::string& s : *v) r.Str(&s);
-}
-
-// What only tools need (RuleSet::rule, DebugString, recompiling) goes in one
-// block that a reader keeps encoded until asked: every rule but its id and
-// enabled flag, and the predicate keys. Decoding 100k rules costs more than
-// the rest of reading.
-void PutCold(Writer& w, const RuleSetImpl& m) {
-  // Source file names once; rules refer to them by number (0: none).
-  std::vector<std::string> files;
-  StrMap<uint32_t> index;
-  for (const RuleDef& rule : m.rules)
-    if (!rule.where.file.empty() &&
-        index.emplace(rule.where.file, static_cast<uint32_t>(files.size() + 1)).second)
-      files.push_back(rule.where.file);
-  PutStrings(w, files);
-  for (const RuleDef& rule : m.rules) {
-    w.Str(rule.description);
-    w.Str(rule.dialect);
-    w.U32(static_cast<uint32_t>(rule.actions.size()));
-    for (const std::string& a : rule.actions) w.Str(a);
-    w.U32(rule.where.file.empty() ? 0 : index.find(rule.where.file)->second);
-    w.U32(static_cast<uint32_t>(rule.where.line));
-    w.U32(static_cast<uint32_t>(rule.where.column));
-    PutCondition(w, rule.condition);
-  }
-  w.U32(static_cast<uint32_t>(m.pred_keys.size()));
-  for (const std::string& k : m.pred_keys) w.Str(k);
-}
-
-// Decodes the block into m's rules (already sized, with ids and enabled
-// flags) and predicate keys. Damaged bytes (which the checksum did not catch:
-// made on purpose) stop it early, leaving defaults: no read goes out of
-// bounds, nothing that indexes anything comes from here, and DebugString
-// reads the keys defensively.
-void GetCold(Reader& r, RuleSetImpl* m) {
-  std::vector<std::string> files;
-  GetStrings(r, &files);
-  for (RuleDef& rule : m->rules) {
-    r.Str(&rule.description);
-    r.Str(&rule.dialect);
-    rule.actions.resize(r.Count(4));
-    for (std::string& a : rule.actions) r.Str(&a);
-    uint32_t file = r.U32();
-    if (file > files.size()) return;
-    if (file > 0) rule.where.file = files[file - 1];
-    rule.where.line = static_cast<int>(r.U32());
-    rule.where.column = static_cast<int>(r.U32());
-    if (!GetCondition(r, &rule.condition)) return;
-  }
-  if (r.Count(4) != m->num_preds) return;
-  for (size_t i = 0; i < m->num_preds && r.ok(); ++i) m->pred_keys.emplace_back(r.StrView());
 }
 
 void PutGlobs(Writer& w, const GlobIndex& g) {
@@ -345,7 +264,8 @@ absl::Status CheckAndFinish(RuleSetImpl& m, const CompileOptions& options) {
     return Damaged("posting lists");
   for (const CompiledConj& c : m.conjs)
     if (c.rule >= m.RuleCount()) return Damaged("conjunctions");
-  m.enabled = static_cast<size_t>(std::count(m.enabled_flags.begin(), m.enabled_flags.end(), 1));
+  m.enabled = static_cast<size_t>(std::count_if(m.rule_flags.begin(), m.rule_flags.end(),
+                                                [](uint8_t f) { return (f & 1) != 0; }));
   FinishTracking(&m);
   FinishDirectRules(&m);
   return absl::OkStatus();
@@ -358,14 +278,17 @@ void RuleSetImpl::DecodeCold() const {
   std::call_once(cold_once, [this] {
     // Written once, under the flag, by whichever thread asks first; the
     // object was made non-const (make_shared), so this is well-defined.
+    // Damaged bytes (which the checksum did not catch: made on purpose)
+    // stop it early, leaving defaults: nothing that indexes anything comes
+    // from here.
     auto* m = const_cast<RuleSetImpl*>(this);
     m->rules.resize(RuleCount());
+    EncodedRules::Cursor cursor(cold);
     for (size_t i = 0; i < m->rules.size(); ++i) {
-      m->rules[i].id = Id(i);
+      if (cursor.ok()) cursor.Next(&m->rules[i]);
+      m->rules[i].id = Id(i);  // what matching reports
       m->rules[i].enabled = Enabled(i);
     }
-    Reader r(encoded_cold);
-    GetCold(r, m);
   });
 }
 
@@ -380,18 +303,29 @@ absl::Status RuleSet::Serialize(std::string* out) const {
     return (*whole)->Serialize(out);
   }
   const RuleSetImpl& m = *segments_[0].impl;
-  m.DecodeCold();
   Writer w(out);
   w.U32(kFormat);
-  w.U32(static_cast<uint32_t>(m.rules.size()));
-  for (const RuleDef& rule : m.rules) {
-    w.Str(rule.id);
-    w.U8(rule.enabled);
+  w.U32(static_cast<uint32_t>(m.RuleCount()));
+  for (size_t i = 0; i < m.RuleCount(); ++i) {
+    w.Str(m.Id(i));
+    w.U8(m.lazy ? m.rule_flags[i]
+                : static_cast<uint8_t>((m.rules[i].enabled ? 1u : 0) |
+                                       unsigned{EncodedRules::DialectCode(m.rules[i].dialect)}
+                                           << 1));
   }
-  std::string cold;
-  Writer cw(&cold);
-  PutCold(cw, m);
-  w.Str(cold);
+  // The rules' encoded form: a lazy set's own, else made here.
+  if (m.lazy) {
+    m.cold.Write(w);
+  } else {
+    EncodedRules enc;
+    for (const RuleDef& rule : m.rules) enc.Add(rule);
+    enc.Write(w);
+  }
+  w.U32(static_cast<uint32_t>(m.pred_keys.size()));
+  for (const auto& [id, key] : m.pred_keys) {
+    w.U32(id);
+    w.Str(key);
+  }
   w.U32(static_cast<uint32_t>(m.nodes.size()));
   for (const TrieNode& n : m.nodes) {
     PutMap(w, n.children);
@@ -431,14 +365,20 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Deserialize(
   m.lazy = true;
   const uint32_t nrules = r.Count(5);
   m.id_ends.resize(nrules);
-  m.enabled_flags.resize(nrules);
+  m.rule_flags.resize(nrules);
   for (uint32_t i = 0; i < nrules && r.ok(); ++i) {
     std::string_view id = r.StrView();
     m.ids.append(id);
     m.id_ends[i] = static_cast<uint32_t>(m.ids.size());
-    m.enabled_flags[i] = r.U8() != 0;
+    m.rule_flags[i] = r.U8();
+    if ((m.rule_flags[i] >> 1) > 4) return Damaged("rule flags");
   }
-  m.encoded_cold = r.Str();
+  if (!m.cold.Read(r, nrules)) return Damaged("rules");
+  m.pred_keys.resize(r.Count(8));
+  for (auto& [id, key] : m.pred_keys) {
+    id = r.U32();
+    r.Str(&key);
+  }
   m.nodes.resize(r.Count(12));
   for (TrieNode& n : m.nodes) {
     GetMap(r, &n.children);

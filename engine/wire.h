@@ -30,6 +30,19 @@ class Writer {
     U32(static_cast<uint32_t>(s.size()));
     out_->append(s);
   }
+  // LEB128: 7 bits a byte, low first (small numbers and short strings in
+  // one byte: rules held encoded, encoded_rules.h).
+  void Var(uint64_t v) {
+    while (v >= 0x80) {
+      out_->push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out_->push_back(static_cast<char>(v));
+  }
+  void VarStr(std::string_view s) {
+    Var(s.size());
+    out_->append(s);
+  }
   template <typename T>
   void Vec(const std::vector<T>& v) {
     static_assert(std::is_trivially_copyable_v<T>);
@@ -79,6 +92,33 @@ class Reader {
     return s;
   }
   std::string Str() { return std::string(StrView()); }
+  uint64_t Var() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (!Have(1)) return 0;
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      v |= uint64_t{b & 0x7Fu} << shift;
+      if (b < 0x80) return v;
+    }
+    Fail();
+    return 0;
+  }
+  std::string_view VarStrView() {
+    uint64_t n = Var();
+    if (!Have(n)) return {};
+    std::string_view s(p_, static_cast<size_t>(n));
+    p_ += n;
+    return s;
+  }
+  // A Var count of items of at least `min_bytes` each (as Count()).
+  size_t VarCount(size_t min_bytes = 1) {
+    uint64_t n = Var();
+    if (n > (uint64_t{1} << 40)) {
+      Fail();
+      return 0;
+    }
+    return Have(n * min_bytes) ? static_cast<size_t>(n) : 0;
+  }
   void Str(std::string* s) { s->assign(StrView()); }
   template <typename T>
   void Vec(std::vector<T>* v) {

@@ -15,7 +15,7 @@ namespace {
 // Not text (so never taken for YAML or JSON); \r\n and \x1a show a file
 // damaged by newline conversion, as in PNG's signature.
 constexpr std::string_view kMagic("\x89WEIR\r\n\x1a", 8);
-constexpr uint32_t kVersion = 2;  // 2: number ranges as a segment tree
+constexpr uint32_t kVersion = 3;  // 2: number ranges as a segment tree; 3: rules kept encoded
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 8;
 constexpr int kMaxConfigDepth = 512;
 

@@ -79,7 +79,10 @@ class StreamToSchema : public RuleFileVisitor {
 
 class Loader {
  public:
-  explicit Loader(const LoadOptions& o) : max_depth_(o.max_nesting_depth), schema_(o) {}
+  explicit Loader(const LoadOptions& o, EncodedRules* encoded = nullptr)
+      : max_depth_(o.max_nesting_depth), schema_(o) {
+    if (encoded) schema_.EncodeInto(encoded);
+  }
 
   void LoadText(const std::string& file, const std::string& text) {
     if (size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
@@ -172,6 +175,16 @@ class Loader {
 LoadResult ParseRules(const std::vector<RuleText>& files, const LoadOptions& options) {
   Loader loader(options);
   for (const RuleText& f : files) loader.LoadText(f.name, f.text);
+  return loader.Finish();
+}
+
+LoadResult ParseRulesEncoded(std::vector<RuleText>* files, const LoadOptions& options,
+                             EncodedRules* rules) {
+  Loader loader(options, rules);
+  for (RuleText& f : *files) {
+    loader.LoadText(f.name, f.text);
+    f.text = {};  // read: its bytes are not needed again
+  }
   return loader.Finish();
 }
 

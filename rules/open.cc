@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/encoded_rules.h"
+#include "rules/schema.h"
 #include "weir/compiled_rules.h"
 
 namespace weir {
@@ -61,8 +63,11 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
     texts.push_back({p, *std::move(bytes)});
   }
   if (!unreadable.empty()) return absl::InvalidArgumentError(unreadable);
-  LoadResult lr = ParseRules(texts, options);
-  texts.clear();
+  // Rules are held encoded from the moment they are read, and compiled one
+  // at a time: RuleDefs for all of a big file would be ten times its size.
+  EncodedRules encoded;
+  LoadResult lr = ParseRulesEncoded(&texts, options, &encoded);
+  texts = {};
   out.timings.load_ms = MsSince(t0);
   out.timings.peak_rss_kb_after_load = PeakRssKb();
   out.diagnostics = std::move(lr.diagnostics);
@@ -71,7 +76,7 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
   out.actions = std::move(lr.ruleset.actions);
   if (!out.ok()) return out;
   auto t1 = std::chrono::steady_clock::now();
-  auto compiled = RuleSet::Compile(std::move(lr.ruleset.rules), compile);
+  auto compiled = RuleSet::CompileEncoded(std::move(encoded), compile);
   out.timings.compile_ms = MsSince(t1);
   if (!compiled.ok())
     return absl::Status(compiled.status().code(),

@@ -120,7 +120,7 @@ void RuleFileSchema::ReadDocument(const std::string& file, const RNode& root) {
 }
 
 void RuleFileSchema::Reserve(size_t n) {
-  result_.ruleset.rules.reserve(result_.ruleset.rules.size() + n);
+  if (!encoded_) result_.ruleset.rules.reserve(result_.ruleset.rules.size() + n);
   ids_.reserve(ids_.size() + n);
 }
 
@@ -169,6 +169,7 @@ void RuleFileSchema::BeginTrial() {
                  result_.ruleset.rules.size(),
                  result_.diagnostics.size(),
                  pending_refs_.size(),
+                 encoded_ ? encoded_->Here() : EncodedRules::Mark{},
                  {},
                  {},
                  {}};
@@ -180,6 +181,7 @@ bool RuleFileSchema::EndTrial(bool read_ok) {
   if (read_ok && result_.diagnostics.size() == t.diagnostics) return true;
   rule_limit_reported_ = t.limit_reported;
   result_.ruleset.rules.resize(t.rules);
+  if (encoded_) encoded_->Rewind(t.encoded);
   result_.diagnostics.resize(t.diagnostics);
   pending_refs_.resize(t.refs);
   for (const std::string& id : t.ids_added) ids_.erase(id);
@@ -204,14 +206,15 @@ LoadResult RuleFileSchema::Finish() {
           MakeDiag(where, rule_id, absl::StrCat("unknown action '", name, "'")));
     }
   }
-  for (auto& rule : result_.ruleset.rules)
-    for (auto& a : rule.actions)
-      if (a == "stdout" && !result_.ruleset.actions.count("stdout")) {
-        ActionDef def;
-        def.name = "stdout";
-        def.type = "stdout";
-        result_.ruleset.actions.emplace("stdout", std::move(def));
-      }
+  // (Rules name actions only through pending_refs_; inline actions are
+  // named "<rule-id>#<n>".)
+  for (const PendingRef& ref : pending_refs_)
+    if (ref.name == "stdout" && !result_.ruleset.actions.count("stdout")) {
+      ActionDef def;
+      def.name = "stdout";
+      def.type = "stdout";
+      result_.ruleset.actions.emplace("stdout", std::move(def));
+    }
   return std::move(result_);
 }
 
@@ -306,7 +309,7 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
     anon.Error(r, "each rule must be a map with 'id' and a condition");
     return;
   }
-  if (result_.ruleset.rules.size() >= opts_.max_rules) {
+  if (RuleCount() >= opts_.max_rules) {
     if (!rule_limit_reported_)
       anon.Error(r, absl::StrCat("more than ", opts_.max_rules, " rules"));
     rule_limit_reported_ = true;
@@ -341,14 +344,17 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
                                                   "events", "pattern",     "actions"};
   CheckKeys(r, kRuleKeys, "a rule", d);
   if (!rule.id.empty()) {
-    auto [it, inserted] = ids_.emplace(rule.id, result_.ruleset.rules.size());
+    if (files_.empty() || files_.back() != rule.where.file) files_.push_back(rule.where.file);
+    auto [it, inserted] = ids_.emplace(
+        rule.id, FirstAt{static_cast<uint32_t>(files_.size() - 1), rule.where.line,
+                         rule.where.column});
     if (inserted && trial_) trial_->ids_added.push_back(rule.id);
     if (!inserted) {
-      const SourceLocation& first = result_.ruleset.rules[it->second].where;
-      d.Error(id, first.line > 0 ? absl::StrCat("duplicate rule id (first defined at ", first.file,
+      const FirstAt& first = it->second;
+      const std::string& file = files_[first.file];
+      d.Error(id, first.line > 0 ? absl::StrCat("duplicate rule id (first defined at ", file,
                                                 ":", first.line, ":", first.column, ")")
-                                 : absl::StrCat("duplicate rule id (first defined in ",
-                                                first.file, ")"));
+                                 : absl::StrCat("duplicate rule id (first defined in ", file, ")"));
     }
   }
   if (auto v = r["description"]) {
@@ -382,7 +388,8 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   if (dialects == 0)
     d.Error(r, "rule has no condition: give one of 'filter', 'events', 'pattern'");
   if (auto a = r["actions"]) ReadRuleActions(a, d, &rule);
-  result_.ruleset.rules.push_back(std::move(rule));
+  if (encoded_) encoded_->Add(rule);
+  else result_.ruleset.rules.push_back(std::move(rule));
 }
 
 void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule) {
@@ -394,7 +401,7 @@ void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule)
   for (const auto& e : a) {
     ++n;
     if (e.IsScalar()) {
-      pending_refs_.push_back({result_.ruleset.rules.size(), e.Scalar(), d.Where(e), rule->id});
+      pending_refs_.push_back({RuleCount(), e.Scalar(), d.Where(e), rule->id});
       rule->actions.push_back(e.Scalar());
     } else if (e.IsMap()) {
       std::string name = absl::StrCat(rule->id, "#", n);

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "rules/action_schema.h"
+#include "engine/encoded_rules.h"
 #include "rules/frontend.h"
 #include "weir/rules.h"
 
@@ -36,6 +37,9 @@ struct FileSettings {
 class RuleFileSchema {
  public:
   explicit RuleFileSchema(const LoadOptions& options);
+  // Rules go into *rules as they are read, encoded, instead of into the
+  // result's RuleDefs (weir/open.h: a big file is never held as RuleDefs).
+  void EncodeInto(EncodedRules* rules) { encoded_ = rules; }
 
   // A whole rule file's tree: the top-level settings, then each rule.
   // `file` must outlive the schema's use of it (diagnostics copy it).
@@ -75,7 +79,15 @@ class RuleFileSchema {
   // Names defined in `actions:` maps, also those whose settings are wrong
   // (they exist: naming one is not a second mistake).
   std::set<std::string> actions_;
-  absl::flat_hash_map<std::string, size_t> ids_;  // id -> its first rule in result_
+  size_t RuleCount() const { return encoded_ ? encoded_->size() : result_.ruleset.rules.size(); }
+  EncodedRules* encoded_ = nullptr;
+  // id -> where its first rule is (file: an index into files_).
+  struct FirstAt {
+    uint32_t file;
+    int line, column;
+  };
+  absl::flat_hash_map<std::string, FirstAt> ids_;
+  std::vector<std::string> files_;
   struct PendingRef {
     size_t rule_index;
     std::string name;
@@ -88,10 +100,17 @@ class RuleFileSchema {
   struct Trial {
     bool limit_reported;
     size_t rules, diagnostics, refs;
+    EncodedRules::Mark encoded;
     std::vector<std::string> ids_added, actions_added, sources_added;
   };
   std::optional<Trial> trial_;
 };
+
+// ParseRules (weir/rules.h), with the rules encoded into *rules instead of
+// the result's RuleDefs (for RuleSet::CompileEncoded); each file's text is
+// freed once read. Diagnostics name the files, which must outlive them.
+LoadResult ParseRulesEncoded(std::vector<RuleText>* files, const LoadOptions& options,
+                             EncodedRules* rules);
 
 }  // namespace weir
 

@@ -455,7 +455,7 @@ int Check(Args& a, FILE* out, FILE* err) {
   double ms = loaded.load_ms + loaded.compile_ms;
   size_t disabled = rules->size() - rules->enabled_count();
   std::set<std::string> dialects;
-  for (size_t i = 0; i < rules->size(); ++i) dialects.insert(rules->rule(i).dialect);
+  for (size_t i = 0; i < rules->size(); ++i) dialects.insert(std::string(rules->dialect(i)));
   std::string dl;
   for (const auto& d : dialects) absl::StrAppend(&dl, dl.empty() ? "" : ", ", d);
   fprintf(out, "ok: %zu rule%s (%zu enabled, %zu disabled; dialects: %s), %zu action%s, in %zu file%s; %s in %.1f ms\n",

@@ -44,6 +44,7 @@ struct EventLimits {
 };
 
 class RuleSetImpl;
+class EncodedRules;
 
 // The compiled, immutable rule set.
 //
@@ -83,6 +84,9 @@ class RuleSet {
   const RuleDef& rule(size_t index) const;
   std::string_view id(size_t index) const;
   bool enabled(size_t index) const;
+  // The rule's dialect ("filter", "events", "pattern", or what a RuleDef
+  // built in code says); decodes only for a name other than those.
+  std::string_view dialect(size_t index) const;
   bool removed(size_t index) const;
   size_t enabled_count() const;  // live and enabled
   // The slot of the live rule with this id.
@@ -100,6 +104,12 @@ class RuleSet {
       std::string_view bytes, const CompileOptions& options = {});
   // Canonical dump of the compiled indexes, for golden tests and `weir check -v`.
   std::string DebugString() const;
+
+  // Internal: compiles rules held encoded (weir/open.h's rule-file reader
+  // fills them as it reads) and keeps them encoded, as a set read by
+  // Deserialize() does: a big rule file is never held as RuleDefs at once.
+  static absl::StatusOr<std::shared_ptr<const RuleSet>> CompileEncoded(
+      EncodedRules&& rules, const CompileOptions& options = {});
 
   // Internal: compiled pieces, for the Matcher.
   size_t segment_count() const { return segments_.size(); }

@@ -1,0 +1,182 @@
+// Layout of one rule (wire.h's varints and strings):
+//   id, flags (bit 0 enabled, bits 1-3 the dialect's code), [dialect if code
+//   0], description, actions (count, names), file (index, 0: none), line,
+//   column, condition: conjunctions (count; each: array-consistent byte,
+//   clauses (count; each: path index, negated byte, predicates)).
+// A predicate: a head byte (kind in bits 0-3; has lo, has hi, has excluded,
+// has open flags in bits 4-7), text, [lo], [hi], [open flags],
+// [excluded: count, predicates].
+#include "engine/encoded_rules.h"
+
+namespace weir {
+namespace {
+
+// anything-but holds predicates; they hold no further ones in practice.
+constexpr int kMaxPredicateDepth = 4;
+
+}  // namespace
+
+uint8_t EncodedRules::DialectCode(std::string_view d) {
+  return d == "filter" ? 1 : d == "events" ? 2 : d == "pattern" ? 3 : d.empty() ? 4 : 0;
+}
+
+std::string_view EncodedRules::DialectName(uint8_t code) {
+  switch (code) {
+    case 1:
+      return "filter";
+    case 2:
+      return "events";
+    case 3:
+      return "pattern";
+    default:
+      return "";
+  }
+}
+
+uint32_t EncodedRules::PathIndex(const std::string& path) {
+  auto [it, added] = path_index_.try_emplace(path, static_cast<uint32_t>(paths_.size()));
+  if (added) paths_.push_back(path);
+  return it->second;
+}
+
+uint32_t EncodedRules::FileIndex(const std::string& file) {
+  if (file.empty()) return 0;
+  // Rule files are few, and rules come in runs of one file.
+  for (size_t i = files_.size(); i-- > 0;)
+    if (files_[i] == file) return static_cast<uint32_t>(i + 1);
+  files_.push_back(file);
+  return static_cast<uint32_t>(files_.size());
+}
+
+void EncodedRules::PutPredicate(const Predicate& p) {
+  wire::Writer w(&bytes_);
+  const bool open = p.lo_open || p.hi_open;
+  w.U8(static_cast<uint8_t>(static_cast<unsigned>(p.kind) | (p.lo.empty() ? 0 : 0x10u) |
+                            (p.hi.empty() ? 0 : 0x20u) | (p.excluded.empty() ? 0 : 0x40u) |
+                            (open ? 0x80u : 0)));
+  w.VarStr(p.text);
+  if (!p.lo.empty()) w.VarStr(p.lo);
+  if (!p.hi.empty()) w.VarStr(p.hi);
+  if (open) w.U8(static_cast<uint8_t>((p.lo_open ? 1u : 0) | (p.hi_open ? 2u : 0)));
+  if (!p.excluded.empty()) {
+    w.Var(p.excluded.size());
+    for (const Predicate& e : p.excluded) PutPredicate(e);
+  }
+}
+
+void EncodedRules::Add(const RuleDef& rule) {
+  wire::Writer w(&bytes_);
+  w.VarStr(rule.id);
+  const uint8_t code = DialectCode(rule.dialect);
+  w.U8(static_cast<uint8_t>((rule.enabled ? 1u : 0) | (unsigned{code} << 1)));
+  if (code == 0) w.VarStr(rule.dialect);
+  w.VarStr(rule.description);
+  w.Var(rule.actions.size());
+  for (const std::string& a : rule.actions) w.VarStr(a);
+  w.Var(FileIndex(rule.where.file));
+  w.Var(static_cast<uint32_t>(rule.where.line));
+  w.Var(static_cast<uint32_t>(rule.where.column));
+  w.Var(rule.condition.any_of.size());
+  for (const Conjunction& conj : rule.condition.any_of) {
+    w.U8(conj.array_consistent);
+    w.Var(conj.all_of.size());
+    if (rule.enabled) clauses_ += conj.all_of.size();
+    for (const Clause& clause : conj.all_of) {
+      w.Var(PathIndex(clause.path));
+      w.U8(clause.negated);
+      w.Var(clause.any_of.size());
+      if (rule.enabled) preds_ += clause.any_of.size();
+      for (const Predicate& p : clause.any_of) PutPredicate(p);
+    }
+  }
+  ++count_;
+}
+
+void EncodedRules::Rewind(const Mark& m) {
+  count_ = m.count;
+  bytes_.resize(m.bytes);
+  clauses_ = m.clauses;
+  preds_ = m.preds;
+}
+
+bool EncodedRules::Cursor::GetPredicate(Predicate* p, int depth) {
+  const uint8_t head = r_.U8();
+  if ((head & 0xF) > static_cast<uint8_t>(PredicateKind::kAnythingBut)) return false;
+  p->kind = static_cast<PredicateKind>(head & 0xF);
+  p->text.assign(r_.VarStrView());
+  if (head & 0x10) p->lo.assign(r_.VarStrView());
+  else p->lo.clear();
+  if (head & 0x20) p->hi.assign(r_.VarStrView());
+  else p->hi.clear();
+  const uint8_t open = (head & 0x80) ? r_.U8() : 0;
+  p->lo_open = open & 1;
+  p->hi_open = (open & 2) != 0;
+  p->excluded.clear();
+  if (head & 0x40) {
+    if (depth >= kMaxPredicateDepth) return false;
+    p->excluded.resize(r_.VarCount(2));
+    for (Predicate& e : p->excluded)
+      if (!GetPredicate(&e, depth + 1)) return false;
+  }
+  return r_.ok();
+}
+
+bool EncodedRules::Cursor::Next(RuleDef* rule) {
+  if (!ok_ || read_ >= rules_.count_) return false;
+  ok_ = false;
+  rule->id.assign(r_.VarStrView());
+  const uint8_t flags = r_.U8();
+  rule->enabled = flags & 1;
+  const uint8_t code = static_cast<uint8_t>(flags >> 1);
+  if (code > 4) return false;
+  if (code == 0) rule->dialect.assign(r_.VarStrView());
+  else rule->dialect.assign(DialectName(code));
+  rule->description.assign(r_.VarStrView());
+  rule->actions.resize(r_.VarCount(1));
+  for (std::string& a : rule->actions) a.assign(r_.VarStrView());
+  const uint64_t file = r_.Var();
+  if (file > rules_.files_.size()) return false;
+  if (file > 0) rule->where.file = rules_.files_[file - 1];
+  else rule->where.file.clear();
+  rule->where.line = static_cast<int>(static_cast<uint32_t>(r_.Var()));
+  rule->where.column = static_cast<int>(static_cast<uint32_t>(r_.Var()));
+  rule->condition.any_of.resize(r_.VarCount(2));
+  for (Conjunction& conj : rule->condition.any_of) {
+    conj.array_consistent = r_.U8() != 0;
+    conj.all_of.resize(r_.VarCount(3));
+    for (Clause& clause : conj.all_of) {
+      const uint64_t path = r_.Var();
+      if (path >= rules_.paths_.size()) return false;
+      clause.path = rules_.paths_[path];
+      clause.negated = r_.U8() != 0;
+      clause.any_of.resize(r_.VarCount(2));
+      for (Predicate& p : clause.any_of)
+        if (!GetPredicate(&p, 0)) return false;
+    }
+  }
+  if (!r_.ok()) return false;
+  ++read_;
+  ok_ = true;
+  return true;
+}
+
+void EncodedRules::Write(wire::Writer& w) const {
+  w.U32(static_cast<uint32_t>(paths_.size()));
+  for (const std::string& p : paths_) w.Str(p);
+  w.U32(static_cast<uint32_t>(files_.size()));
+  for (const std::string& f : files_) w.Str(f);
+  w.Str(bytes_);
+}
+
+bool EncodedRules::Read(wire::Reader& r, size_t count) {
+  *this = EncodedRules();
+  paths_.resize(r.Count(4));
+  for (std::string& p : paths_) r.Str(&p);
+  files_.resize(r.Count(4));
+  for (std::string& f : files_) r.Str(&f);
+  r.Str(&bytes_);
+  count_ = count;
+  return r.ok();
+}
+
+}  // namespace weir

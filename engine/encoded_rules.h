@@ -1,0 +1,82 @@
+// Rules held encoded, one after another: what the rule-file reader fills as
+// it reads, what RuleSet::CompileEncoded compiles one rule at a time, and
+// what a compiled set keeps instead of RuleDefs (decoded on first use, as
+// for a compiled rule file). A big rule file is so never held as RuleDefs
+// all at once: 400,000 rules are about 25 MB here and about 250 MB as
+// RuleDefs (docs/limits.md, "Memory").
+//
+// Not thread-safe while written; reading (Cursor) a const object is.
+#ifndef WEIR_ENGINE_ENCODED_RULES_H_
+#define WEIR_ENGINE_ENCODED_RULES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "engine/wire.h"
+#include "weir/rule_def.h"
+
+namespace weir {
+
+class EncodedRules {
+ public:
+  void Add(const RuleDef& rule);
+  size_t size() const { return count_; }
+  size_t byte_size() const { return bytes_.size(); }
+  // Clauses and predicates of the enabled rules, to size compile tables.
+  size_t clauses() const { return clauses_; }
+  size_t predicates() const { return preds_; }
+
+  // A point to come back to (a rule-file reader's trial undone). Paths and
+  // file names added since stay in their tables, unused.
+  struct Mark {
+    size_t count = 0, bytes = 0, clauses = 0, preds = 0;
+  };
+  Mark Here() const { return {count_, bytes_.size(), clauses_, preds_}; }
+  void Rewind(const Mark& m);
+
+  // Rule after rule, from the first.
+  class Cursor {
+   public:
+    explicit Cursor(const EncodedRules& rules) : rules_(rules), r_(rules.bytes_) {}
+    // The next rule into *rule (reusing its buffers); false at the end or
+    // on damaged bytes (then ok() is false).
+    bool Next(RuleDef* rule);
+    bool ok() const { return ok_; }
+
+   private:
+    bool GetPredicate(Predicate* p, int depth);
+    const EncodedRules& rules_;
+    wire::Reader r_;
+    size_t read_ = 0;
+    bool ok_ = true;
+  };
+
+  // The rules' own form in a compiled set (serialize.cc): written as is,
+  // read back with its structure checked as it is decoded.
+  void Write(wire::Writer& w) const;
+  bool Read(wire::Reader& r, size_t count);
+
+  // The dialect's code in a set's per-rule flags (no decoding needed to
+  // name it): 1 filter, 2 events, 3 pattern, 4 none, 0 any other name.
+  static uint8_t DialectCode(std::string_view dialect);
+  static std::string_view DialectName(uint8_t code);
+
+ private:
+  uint32_t PathIndex(const std::string& path);
+  uint32_t FileIndex(const std::string& file);
+  void PutPredicate(const Predicate& p);
+
+  std::string bytes_;
+  std::vector<std::string> paths_;
+  absl::flat_hash_map<std::string, uint32_t> path_index_;
+  std::vector<std::string> files_;  // 1-based in the bytes; 0 is none
+  size_t count_ = 0;
+  size_t clauses_ = 0, preds_ = 0;
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_ENCODED_RULES_H_
