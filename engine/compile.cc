@@ -198,7 +198,7 @@ class Compiler {
   // Sizes the tables for `clauses` clauses and `preds` predicates (upper
   // bounds), so that they are not rehashed or moved as they grow.
   void Reserve(size_t clauses, size_t preds) {
-    single_clauses_.reserve(clauses);
+    single_clauses_.reserve(2 * preds + 2);
     pred_clause_pairs_.reserve(preds);
     impl_->clause_preds.offsets.reserve(clauses + 1);
     impl_->clause_preds.ids.reserve(preds);
@@ -327,10 +327,12 @@ class Compiler {
     uint32_t id;
     bool inserted;
     if (preds.size() == 1) {
-      // Most clauses test one value: keyed by the predicate, no string.
-      auto [it, added] = single_clauses_.emplace(uint64_t{preds[0]} << 1 | clause.negated, next);
-      id = it->second;
-      inserted = added;
+      // Most clauses test one value: found by the predicate, no string.
+      const size_t slot = size_t{preds[0]} * 2 + clause.negated;
+      if (single_clauses_.size() <= slot) single_clauses_.resize(2 * (size_t{num_preds_} + 1), kNone);
+      inserted = single_clauses_[slot] == kNone;
+      if (inserted) single_clauses_[slot] = next;
+      id = single_clauses_[slot];
     } else {
       auto [it, added] = clauses_.emplace(
           absl::StrCat(clause.negated ? "!" : "", absl::StrJoin(preds, ",")), next);
@@ -540,7 +542,7 @@ class Compiler {
   std::vector<uint32_t> clause_uses_;  // positive uses per clause, to pick anchors
   std::vector<uint32_t> pos_, neg_, clause_scratch_;
   absl::flat_hash_map<std::string, uint32_t> clauses_;            // "!p1,p2": clause
-  absl::flat_hash_map<uint64_t, uint32_t> single_clauses_;        // p << 1 | negated: clause
+  std::vector<uint32_t> single_clauses_;  // [2 p + negated]: its one-predicate clause, or kNone
   std::vector<uint8_t> clause_negated_;
   std::vector<std::vector<std::pair<uint32_t, Predicate>>> range_preds_;
   // "*lit*" globs per index, in case they go to the automaton after all.
@@ -626,24 +628,29 @@ std::optional<size_t> RuleSet::Find(std::string_view id) const {
     for (size_t i = 0; i < m.RuleCount(); ++i)
       if (m.Id(i) == id) return segments_[s].offset + i;
   }
-  const auto& ids = shared_->BaseIds();
-  auto it = ids.find(id);
-  if (it == ids.end() || removed(it->second)) return std::nullopt;
-  return it->second;
+  std::optional<uint32_t> slot = shared_->BaseIds().Find(id);
+  if (!slot || removed(*slot)) return std::nullopt;
+  return *slot;
 }
 
 absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<RuleDef> rules,
                                                                 const CompileOptions& options) {
   auto shared = std::make_shared<Shared>();
   shared->options = options;
-  shared->base_ids.reserve(rules.size());
-  for (size_t i = 0; i < rules.size(); ++i) {
-    if (rules[i].id.empty()) continue;
-    if (!shared->base_ids.emplace(rules[i].id, static_cast<uint32_t>(i)).second)
-      return absl::AlreadyExistsError(absl::StrCat("rule id '", rules[i].id, "' is used twice"));
+  {
+    // Repeated ids first (a plain map: the rules move into the piece).
+    absl::flat_hash_set<std::string_view> seen;
+    seen.reserve(rules.size());
+    for (const RuleDef& r : rules)
+      if (!r.id.empty() && !seen.insert(r.id).second)
+        return absl::AlreadyExistsError(absl::StrCat("rule id '", r.id, "' is used twice"));
   }
   auto seg = CompileSegment(std::move(rules), options);
   if (!seg.ok()) return seg.status();
+  shared->base_ids.emplace(seg->get());
+  shared->base_ids->Reserve((*seg)->RuleCount());
+  for (size_t i = 0; i < (*seg)->RuleCount(); ++i)
+    if (!(*seg)->Id(i).empty()) shared->base_ids->Insert(static_cast<uint32_t>(i));
   std::shared_ptr<RuleSet> rs(new RuleSet());
   rs->enabled_ = (*seg)->enabled;
   rs->segments_.push_back({*std::move(seg), 0});
@@ -655,8 +662,9 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
     EncodedRules&& rules, const CompileOptions& options) {
   auto shared = std::make_shared<Shared>();
   shared->options = options;
-  shared->base_ids.reserve(rules.size());
   auto impl = std::make_shared<RuleSetImpl>();
+  shared->base_ids.emplace(impl.get());
+  shared->base_ids->Reserve(rules.size());
   impl->lazy = true;
   impl->id_ends.reserve(rules.size());
   impl->rule_flags.reserve(rules.size());
@@ -671,7 +679,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
       impl->id_ends.push_back(static_cast<uint32_t>(impl->ids.size()));
       impl->rule_flags.push_back(
           static_cast<uint8_t>((r.enabled ? 1u : 0) | unsigned{EncodedRules::DialectCode(r.dialect)} << 1));
-      if (!r.id.empty() && !shared->base_ids.emplace(r.id, i).second)
+      if (!r.id.empty() && !shared->base_ids->Insert(i))
         return absl::AlreadyExistsError(absl::StrCat("rule id '", r.id, "' is used twice"));
       if (!r.enabled) continue;
       ++impl->enabled;
@@ -713,15 +721,14 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Update(
         return true;
       }
     }
-    const auto& ids = from->shared_->BaseIds();
-    auto it = ids.find(id);
-    if (it == ids.end()) return false;
-    uint64_t& word = removed[it->second / 64];
-    uint64_t bit = uint64_t{1} << (it->second % 64);
+    std::optional<uint32_t> slot = from->shared_->BaseIds().Find(id);
+    if (!slot) return false;
+    uint64_t& word = removed[*slot / 64];
+    uint64_t bit = uint64_t{1} << (*slot % 64);
     if (word & bit) return false;
     word |= bit;
     ++removed_count;
-    if (base.impl->Enabled(it->second)) --base_enabled;
+    if (base.impl->Enabled(*slot)) --base_enabled;
     return true;
   };
   for (const std::string& id : remove)

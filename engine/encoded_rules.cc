@@ -8,6 +8,8 @@
 // [excluded: count, predicates].
 #include "engine/encoded_rules.h"
 
+#include <algorithm>
+
 namespace weir {
 namespace {
 
@@ -49,7 +51,7 @@ uint32_t EncodedRules::FileIndex(const std::string& file) {
 }
 
 void EncodedRules::PutPredicate(const Predicate& p) {
-  wire::Writer w(&bytes_);
+  wire::Writer w(&scratch_);
   const bool open = p.lo_open || p.hi_open;
   w.U8(static_cast<uint8_t>(static_cast<unsigned>(p.kind) | (p.lo.empty() ? 0 : 0x10u) |
                             (p.hi.empty() ? 0 : 0x20u) | (p.excluded.empty() ? 0 : 0x40u) |
@@ -65,7 +67,8 @@ void EncodedRules::PutPredicate(const Predicate& p) {
 }
 
 void EncodedRules::Add(const RuleDef& rule) {
-  wire::Writer w(&bytes_);
+  scratch_.clear();
+  wire::Writer w(&scratch_);
   w.VarStr(rule.id);
   const uint8_t code = DialectCode(rule.dialect);
   w.U8(static_cast<uint8_t>((rule.enabled ? 1u : 0) | (unsigned{code} << 1)));
@@ -89,12 +92,21 @@ void EncodedRules::Add(const RuleDef& rule) {
       for (const Predicate& p : clause.any_of) PutPredicate(p);
     }
   }
+  if (blocks_.empty() || blocks_.back().size() + scratch_.size() > blocks_.back().capacity()) {
+    // Blocks grow from 4 KiB to kBlock, so that a small set stays small.
+    blocks_.emplace_back();
+    blocks_.back().reserve(std::max(scratch_.size(), std::clamp(total_, size_t{4096}, kBlock)));
+  }
+  blocks_.back() += scratch_;
+  total_ += scratch_.size();
   ++count_;
 }
 
 void EncodedRules::Rewind(const Mark& m) {
   count_ = m.count;
-  bytes_.resize(m.bytes);
+  blocks_.resize(m.blocks);
+  if (!blocks_.empty()) blocks_.back().resize(m.last_block);
+  total_ = m.total;
   clauses_ = m.clauses;
   preds_ = m.preds;
 }
@@ -124,6 +136,7 @@ bool EncodedRules::Cursor::GetPredicate(Predicate* p, int depth) {
 bool EncodedRules::Cursor::Next(RuleDef* rule) {
   if (!ok_ || read_ >= rules_.count_) return false;
   ok_ = false;
+  while (r_.done() && block_ + 1 < rules_.blocks_.size()) r_ = wire::Reader(rules_.blocks_[++block_]);
   rule->id.assign(r_.VarStrView());
   const uint8_t flags = r_.U8();
   rule->enabled = flags & 1;
@@ -165,7 +178,8 @@ void EncodedRules::Write(wire::Writer& w) const {
   for (const std::string& p : paths_) w.Str(p);
   w.U32(static_cast<uint32_t>(files_.size()));
   for (const std::string& f : files_) w.Str(f);
-  w.Str(bytes_);
+  w.U32(static_cast<uint32_t>(total_));
+  for (const std::string& b : blocks_) w.Raw(b.data(), b.size());
 }
 
 bool EncodedRules::Read(wire::Reader& r, size_t count) {
@@ -174,7 +188,9 @@ bool EncodedRules::Read(wire::Reader& r, size_t count) {
   for (std::string& p : paths_) r.Str(&p);
   files_.resize(r.Count(4));
   for (std::string& f : files_) r.Str(&f);
-  r.Str(&bytes_);
+  blocks_.emplace_back();
+  r.Str(&blocks_.back());
+  total_ = blocks_.back().size();
   count_ = count;
   return r.ok();
 }

@@ -24,7 +24,7 @@ class EncodedRules {
  public:
   void Add(const RuleDef& rule);
   size_t size() const { return count_; }
-  size_t byte_size() const { return bytes_.size(); }
+  size_t byte_size() const { return total_; }
   // Clauses and predicates of the enabled rules, to size compile tables.
   size_t clauses() const { return clauses_; }
   size_t predicates() const { return preds_; }
@@ -32,15 +32,23 @@ class EncodedRules {
   // A point to come back to (a rule-file reader's trial undone). Paths and
   // file names added since stay in their tables, unused.
   struct Mark {
-    size_t count = 0, bytes = 0, clauses = 0, preds = 0;
+    size_t count = 0, blocks = 0, last_block = 0, total = 0, clauses = 0, preds = 0;
   };
-  Mark Here() const { return {count_, bytes_.size(), clauses_, preds_}; }
+  Mark Here() const {
+    return {count_, blocks_.size(), blocks_.empty() ? 0 : blocks_.back().size(), total_, clauses_,
+            preds_};
+  }
   void Rewind(const Mark& m);
+  // Gives back the room left in the last block.
+  void ShrinkToFit() {
+    if (!blocks_.empty()) blocks_.back().shrink_to_fit();
+  }
 
   // Rule after rule, from the first.
   class Cursor {
    public:
-    explicit Cursor(const EncodedRules& rules) : rules_(rules), r_(rules.bytes_) {}
+    explicit Cursor(const EncodedRules& rules)
+        : rules_(rules), r_(rules.blocks_.empty() ? std::string_view() : rules.blocks_[0]) {}
     // The next rule into *rule (reusing its buffers); false at the end or
     // on damaged bytes (then ok() is false).
     bool Next(RuleDef* rule);
@@ -50,6 +58,7 @@ class EncodedRules {
     bool GetPredicate(Predicate* p, int depth);
     const EncodedRules& rules_;
     wire::Reader r_;
+    size_t block_ = 0;
     size_t read_ = 0;
     bool ok_ = true;
   };
@@ -69,7 +78,13 @@ class EncodedRules {
   uint32_t FileIndex(const std::string& file);
   void PutPredicate(const Predicate& p);
 
-  std::string bytes_;
+  // The rules' bytes in blocks of up to 1 MiB, a rule never split: one
+  // string grown by doubling would hold up to twice the bytes, and for a
+  // moment three times, as it moves.
+  static constexpr size_t kBlock = 1 << 20;
+  std::vector<std::string> blocks_;
+  std::string scratch_;  // the rule being encoded
+  size_t total_ = 0;
   std::vector<std::string> paths_;
   absl::flat_hash_map<std::string, uint32_t> path_index_;
   std::vector<std::string> files_;  // 1-based in the bytes; 0 is none

@@ -76,6 +76,7 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
   out.actions = std::move(lr.ruleset.actions);
   if (!out.ok()) return out;
   auto t1 = std::chrono::steady_clock::now();
+  encoded.ShrinkToFit();  // grown by doubling; compiling needs the room
   auto compiled = RuleSet::CompileEncoded(std::move(encoded), compile);
   out.timings.compile_ms = MsSince(t1);
   if (!compiled.ok())

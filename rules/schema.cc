@@ -170,7 +170,8 @@ void RuleFileSchema::BeginTrial() {
                  result_.diagnostics.size(),
                  pending_refs_.size(),
                  encoded_ ? encoded_->Here() : EncodedRules::Mark{},
-                 {},
+                 RuleCount(),
+                 uses_stdout_,
                  {},
                  {}};
 }
@@ -184,7 +185,10 @@ bool RuleFileSchema::EndTrial(bool read_ok) {
   if (encoded_) encoded_->Rewind(t.encoded);
   result_.diagnostics.resize(t.diagnostics);
   pending_refs_.resize(t.refs);
-  for (const std::string& id : t.ids_added) ids_.erase(id);
+  uses_stdout_ = t.uses_stdout;
+  // Ids of the rules undone (one pass over all ids, but only when a fast
+  // reader gave up: a list of the ids added would cost as much as the map).
+  absl::erase_if(ids_, [&](const auto& kv) { return kv.second.rule >= t.rules_read; });
   for (const std::string& name : t.sources_added) result_.sources.erase(name);
   for (const std::string& name : t.actions_added) {
     actions_.erase(name);
@@ -206,15 +210,13 @@ LoadResult RuleFileSchema::Finish() {
           MakeDiag(where, rule_id, absl::StrCat("unknown action '", name, "'")));
     }
   }
-  // (Rules name actions only through pending_refs_; inline actions are
-  // named "<rule-id>#<n>".)
-  for (const PendingRef& ref : pending_refs_)
-    if (ref.name == "stdout" && !result_.ruleset.actions.count("stdout")) {
-      ActionDef def;
-      def.name = "stdout";
-      def.type = "stdout";
-      result_.ruleset.actions.emplace("stdout", std::move(def));
-    }
+  // (Inline actions are named "<rule-id>#<n>", never "stdout".)
+  if (uses_stdout_ && !result_.ruleset.actions.count("stdout")) {
+    ActionDef def;
+    def.name = "stdout";
+    def.type = "stdout";
+    result_.ruleset.actions.emplace("stdout", std::move(def));
+  }
   return std::move(result_);
 }
 
@@ -346,9 +348,8 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   if (!rule.id.empty()) {
     if (files_.empty() || files_.back() != rule.where.file) files_.push_back(rule.where.file);
     auto [it, inserted] = ids_.emplace(
-        rule.id, FirstAt{static_cast<uint32_t>(files_.size() - 1), rule.where.line,
-                         rule.where.column});
-    if (inserted && trial_) trial_->ids_added.push_back(rule.id);
+        rule.id, FirstAt{static_cast<uint32_t>(RuleCount()), static_cast<uint32_t>(files_.size() - 1),
+                         rule.where.line, rule.where.column});
     if (!inserted) {
       const FirstAt& first = it->second;
       const std::string& file = files_[first.file];
@@ -401,7 +402,15 @@ void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule)
   for (const auto& e : a) {
     ++n;
     if (e.IsScalar()) {
-      pending_refs_.push_back({RuleCount(), e.Scalar(), d.Where(e), rule->id});
+      // A name defined already (a file's actions are read before its
+      // rules) is settled now; only names that a later file may define
+      // wait for Finish(): a reference kept per rule cost 220 bytes.
+      const std::string& name = e.Scalar();
+      if (name == "stdout") {
+        uses_stdout_ = true;
+      } else if (!result_.ruleset.actions.count(name) && !actions_.count(name)) {
+        pending_refs_.push_back({RuleCount(), name, d.Where(e), rule->id});
+      }
       rule->actions.push_back(e.Scalar());
     } else if (e.IsMap()) {
       std::string name = absl::StrCat(rule->id, "#", n);

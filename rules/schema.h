@@ -81,9 +81,10 @@ class RuleFileSchema {
   std::set<std::string> actions_;
   size_t RuleCount() const { return encoded_ ? encoded_->size() : result_.ruleset.rules.size(); }
   EncodedRules* encoded_ = nullptr;
-  // id -> where its first rule is (file: an index into files_).
+  // id -> its first rule: its number, and where it is (file: an index
+  // into files_).
   struct FirstAt {
-    uint32_t file;
+    uint32_t rule, file;
     int line, column;
   };
   absl::flat_hash_map<std::string, FirstAt> ids_;
@@ -94,14 +95,17 @@ class RuleFileSchema {
     SourceLocation where;
     std::string rule_id;
   };
-  std::vector<PendingRef> pending_refs_;
+  std::vector<PendingRef> pending_refs_;  // names not defined when read
+  bool uses_stdout_ = false;              // a rule names the built-in stdout action
   bool rule_limit_reported_ = false;
   // While a fast reader reads: what to undo.
   struct Trial {
     bool limit_reported;
     size_t rules, diagnostics, refs;
     EncodedRules::Mark encoded;
-    std::vector<std::string> ids_added, actions_added, sources_added;
+    size_t rules_read;  // RuleCount()
+    bool uses_stdout;
+    std::vector<std::string> actions_added, sources_added;
   };
   std::optional<Trial> trial_;
 };
