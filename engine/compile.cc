@@ -306,6 +306,7 @@ class Compiler {
       impl_->nodes[node].leaf = static_cast<uint32_t>(impl_->leaves.size());
       impl_->leaves.emplace_back();
       range_preds_.emplace_back();
+      range_bounds_.emplace_back();
     }
     return impl_->leaves[impl_->nodes[node].leaf];
   }
@@ -426,7 +427,15 @@ class Compiler {
         leaf.needs_number = true;
         auto [known, key] = Keyed(node, p);
         if (known) return key;
-        range_preds_[impl_->nodes[node].leaf].push_back({id, p});
+        {
+          const uint32_t leaf_index = impl_->nodes[node].leaf;
+          StrMap<uint32_t>& bounds = range_bounds_[leaf_index];
+          auto bound = [&](const std::string& text) -> uint32_t {
+            if (text.empty()) return kNone;
+            return bounds.try_emplace(text, static_cast<uint32_t>(bounds.size())).first->second;
+          };
+          range_preds_[leaf_index].push_back({id, bound(p.lo), bound(p.hi), p.lo_open, p.hi_open});
+        }
         return id;
       }
       case PredicateKind::kCidr:
@@ -485,39 +494,52 @@ class Compiler {
     auto& preds = range_preds_[leaf_index];
     if (preds.empty()) return;
     NumberRangeIndex& idx = impl_->leaves[leaf_index].ranges;
-    std::set<std::string> texts;
-    for (auto& [id, p] : preds) {
-      if (!p.lo.empty()) texts.insert(p.lo);
-      if (!p.hi.empty()) texts.insert(p.hi);
-    }
-    std::vector<std::string> sorted(texts.begin(), texts.end());
-    std::sort(sorted.begin(), sorted.end(), [](const std::string& a, const std::string& b) {
-      return CompareDecimal(ParseCanonical(a), ParseCanonical(b)) < 0;
+    StrMap<uint32_t>& texts = range_bounds_[leaf_index];
+    // The bounds in numeric order, and each bound's rank in it.
+    std::vector<std::pair<DecimalView, uint32_t>> order;
+    order.reserve(texts.size());
+    for (const auto& [text, i] : texts) order.emplace_back(ParseCanonical(text), i);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return CompareDecimal(a.first, b.first) < 0;
     });
-    idx.bound_text = std::move(sorted);
-    FinishRangeBounds(&idx);
-    size_t k = idx.bounds.size();
-    const size_t leaves = idx.leaves;
-    std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (node, predicate)
-    auto pos = [&](const std::string& t) {
-      return static_cast<size_t>(
-          std::lower_bound(
-              idx.bounds.begin(), idx.bounds.end(), ParseCanonical(t),
-              [](const DecimalView& a, const DecimalView& b) { return CompareDecimal(a, b) < 0; }) -
-          idx.bounds.begin());
-    };
-    for (auto& [id, p] : preds) {
-      size_t first = p.lo.empty() ? 0 : 2 * pos(p.lo) + (p.lo_open ? 2 : 1);
-      size_t last = p.hi.empty() ? 2 * k : 2 * pos(p.hi) + (p.hi_open ? 0 : 1);
-      last = std::min(last, 2 * k);
-      if (first > last) continue;  // an empty range
-      // The nodes that tile [first, last], bottom-up.
-      for (size_t l = first + leaves, r = last + leaves + 1; l < r; l /= 2, r /= 2) {
-        if (l & 1) pairs.emplace_back(static_cast<uint32_t>(l++), id);
-        if (r & 1) pairs.emplace_back(static_cast<uint32_t>(--r), id);
-      }
+    std::vector<std::string_view> by_index(texts.size());
+    for (const auto& [text, i] : texts) by_index[i] = text;
+    std::vector<uint32_t> rank(texts.size());
+    idx.bound_text.clear();
+    idx.bound_text.reserve(order.size());
+    for (size_t r = 0; r < order.size(); ++r) {
+      rank[order[r].second] = static_cast<uint32_t>(r);
+      idx.bound_text.emplace_back(by_index[order[r].second]);
     }
-    idx.nodes = FromPairs(pairs, 2 * leaves);
+    order = {};
+    FinishRangeBounds(&idx);
+    const size_t k = idx.bounds.size();
+    const size_t leaves = idx.leaves;
+    // The segment tree's lists, in two passes over the ranges (count, then
+    // fill) rather than through (node, predicate) pairs: with n log n of
+    // them, the pairs were the largest thing compiling held.
+    Postings& nodes = idx.nodes;
+    nodes.offsets.assign(2 * leaves + 1, 0);
+    auto tile = [&](auto&& visit) {
+      for (const RangePred& p : preds) {
+        size_t first = p.lo == kNone ? 0 : 2 * rank[p.lo] + (p.lo_open ? 2 : 1);
+        size_t last = p.hi == kNone ? 2 * k : 2 * rank[p.hi] + (p.hi_open ? 0 : 1);
+        last = std::min(last, 2 * k);
+        if (first > last) continue;  // an empty range
+        // The nodes that tile [first, last], bottom-up.
+        for (size_t l = first + leaves, r = last + leaves + 1; l < r; l /= 2, r /= 2) {
+          if (l & 1) visit(l++, p.id);
+          if (r & 1) visit(--r, p.id);
+        }
+      }
+    };
+    tile([&](size_t node, uint32_t) { ++nodes.offsets[node + 1]; });
+    for (size_t i = 0; i < 2 * leaves; ++i) nodes.offsets[i + 1] += nodes.offsets[i];
+    nodes.ids.resize(nodes.offsets.back());
+    std::vector<uint32_t> next(nodes.offsets.begin(), nodes.offsets.end() - 1);
+    tile([&](size_t node, uint32_t id) { nodes.ids[next[node]++] = id; });
+    preds = {};
+    texts = {};
   }
 
   const CompileOptions& opts_;
@@ -544,7 +566,13 @@ class Compiler {
   absl::flat_hash_map<std::string, uint32_t> clauses_;            // "!p1,p2": clause
   std::vector<uint32_t> single_clauses_;  // [2 p + negated]: its one-predicate clause, or kNone
   std::vector<uint8_t> clause_negated_;
-  std::vector<std::vector<std::pair<uint32_t, Predicate>>> range_preds_;
+  // Per leaf: its ranges, their bounds numbered in the order first seen.
+  struct RangePred {
+    uint32_t id, lo, hi;  // lo, hi: in range_bounds_, or kNone (unbounded)
+    bool lo_open, hi_open;
+  };
+  std::vector<std::vector<RangePred>> range_preds_;
+  std::vector<StrMap<uint32_t>> range_bounds_;
   // "*lit*" globs per index, in case they go to the automaton after all.
   static constexpr size_t kMaxInfixLengths = 6;
   std::map<uint64_t, std::vector<std::pair<uint32_t, std::string>>> infix_globs_;
