@@ -197,7 +197,11 @@ class Compiler {
 
   // Sizes the tables for `clauses` clauses and `preds` predicates (upper
   // bounds), so that they are not rehashed or moved as they grow.
-  void Reserve(size_t clauses, size_t preds) {
+  void Reserve(size_t clauses, size_t preds, size_t conjs = 0) {
+    impl_->conjs.reserve(conjs);
+    impl_->conj_clauses.offsets.reserve(conjs + 1);
+    impl_->conj_clauses.ids.reserve(conjs > 0 ? clauses : 0);
+    impl_->conj_negated.offsets.reserve(conjs + 1);
     single_clauses_.reserve(2 * preds + 2);
     pred_clause_pairs_.reserve(preds);
     impl_->clause_preds.offsets.reserve(clauses + 1);
@@ -270,6 +274,9 @@ class Compiler {
       FinishRanges(i);
       FinishDirect(&impl_->leaves[i]);
     }
+    // By id: the infix keys above came in hash order, and equal sets must
+    // give equal bytes (Serialize).
+    std::sort(impl_->pred_keys.begin(), impl_->pred_keys.end());
     return absl::OkStatus();
   }
 
@@ -456,12 +463,24 @@ class Compiler {
   // For the kinds kept in lists: {true, id} if `p` is interned at `node`
   // already, else {false, the next id}, taken, with its key kept.
   std::pair<bool, uint32_t> Keyed(uint32_t node, const Predicate& p) {
+    // Interned by an unambiguous key (texts with their lengths: an excluded
+    // value may hold ';' or '}'); DebugString shows the readable one.
     std::string key = absl::StrCat(node, "|");
-    AppendPredKey(p, &key);
+    AppendInternKey(p, &key);
     auto [it, added] = keyed_.try_emplace(std::move(key), num_preds_);
     if (!added) return {true, it->second};
-    impl_->pred_keys.emplace_back(num_preds_, it->first);
+    std::string shown = absl::StrCat(node, "|");
+    AppendPredKey(p, &shown);
+    impl_->pred_keys.emplace_back(num_preds_, std::move(shown));
     return {false, num_preds_++};
+  }
+
+  static void AppendInternKey(const Predicate& p, std::string* k) {
+    absl::StrAppend(k, static_cast<int>(p.kind), ":", p.text.size(), ":", p.text, ":", p.lo.size(),
+                    ":", p.lo, ":", p.hi.size(), ":", p.hi, p.lo_open ? "(" : "[",
+                    p.hi_open ? ")" : "]", p.excluded.size(), "{");
+    for (const Predicate& e : p.excluded) AppendInternKey(e, k);
+    *k += "}";
   }
 
   static uint64_t GlobKey(uint32_t leaf, PredicateKind kind) {
@@ -698,7 +717,8 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
   impl->rule_flags.reserve(rules.size());
   {
     Compiler c(options, impl.get());
-    c.Reserve(rules.clauses(), rules.predicates());
+    c.Reserve(rules.clauses(), rules.predicates(), rules.conjunctions());
+    impl->ids.reserve(rules.id_bytes());
     // One RuleDef at a time, its buffers reused.
     RuleDef r;
     EncodedRules::Cursor cursor(rules);
@@ -718,7 +738,6 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
     absl::Status s = c.Finish();
     if (!s.ok()) return s;
   }
-  impl->ids.shrink_to_fit();
   impl->cold = std::move(rules);
   std::shared_ptr<RuleSet> rs(new RuleSet());
   rs->enabled_ = impl->enabled;

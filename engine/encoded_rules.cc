@@ -80,6 +80,8 @@ void EncodedRules::Add(const RuleDef& rule) {
   w.Var(static_cast<uint32_t>(rule.where.line));
   w.Var(static_cast<uint32_t>(rule.where.column));
   w.Var(rule.condition.any_of.size());
+  id_bytes_ += rule.id.size();
+  if (rule.enabled) conjs_ += rule.condition.any_of.size();
   for (const Conjunction& conj : rule.condition.any_of) {
     w.U8(conj.array_consistent);
     w.Var(conj.all_of.size());
@@ -107,6 +109,8 @@ void EncodedRules::Rewind(const Mark& m) {
   blocks_.resize(m.blocks);
   if (!blocks_.empty()) blocks_.back().resize(m.last_block);
   total_ = m.total;
+  conjs_ = m.conjs;
+  id_bytes_ = m.id_bytes;
   clauses_ = m.clauses;
   preds_ = m.preds;
 }
@@ -126,9 +130,9 @@ bool EncodedRules::Cursor::GetPredicate(Predicate* p, int depth) {
   p->excluded.clear();
   if (head & 0x40) {
     if (depth >= kMaxPredicateDepth) return false;
-    p->excluded.resize(r_.VarCount(2));
-    for (Predicate& e : p->excluded)
-      if (!GetPredicate(&e, depth + 1)) return false;
+    const size_t n = r_.VarCount(2);
+    for (size_t i = 0; i < n; ++i)
+      if (!GetPredicate(&p->excluded.emplace_back(), depth + 1)) return false;
   }
   return r_.ok();
 }
@@ -145,27 +149,31 @@ bool EncodedRules::Cursor::Next(RuleDef* rule) {
   if (code == 0) rule->dialect.assign(r_.VarStrView());
   else rule->dialect.assign(DialectName(code));
   rule->description.assign(r_.VarStrView());
-  rule->actions.resize(r_.VarCount(1));
-  for (std::string& a : rule->actions) a.assign(r_.VarStrView());
+  // Lists grow as their items are read, never to a count read first: a
+  // damaged count then fails when the bytes run out, before it allocates.
+  rule->actions.clear();
+  for (size_t i = 0, n = r_.VarCount(1); i < n && r_.ok(); ++i)
+    rule->actions.emplace_back(r_.VarStrView());
   const uint64_t file = r_.Var();
   if (file > rules_.files_.size()) return false;
   if (file > 0) rule->where.file = rules_.files_[file - 1];
   else rule->where.file.clear();
   rule->where.line = static_cast<int>(static_cast<uint32_t>(r_.Var()));
   rule->where.column = static_cast<int>(static_cast<uint32_t>(r_.Var()));
-  rule->condition.any_of.resize(r_.VarCount(2));
-  for (Conjunction& conj : rule->condition.any_of) {
+  rule->condition.any_of.clear();
+  for (size_t i = 0, n = r_.VarCount(2); i < n; ++i) {
+    Conjunction& conj = rule->condition.any_of.emplace_back();
     conj.array_consistent = r_.U8() != 0;
-    conj.all_of.resize(r_.VarCount(3));
-    for (Clause& clause : conj.all_of) {
+    for (size_t j = 0, m = r_.VarCount(3); j < m; ++j) {
+      Clause& clause = conj.all_of.emplace_back();
       const uint64_t path = r_.Var();
       if (path >= rules_.paths_.size()) return false;
       clause.path = rules_.paths_[path];
       clause.negated = r_.U8() != 0;
-      clause.any_of.resize(r_.VarCount(2));
-      for (Predicate& p : clause.any_of)
-        if (!GetPredicate(&p, 0)) return false;
+      for (size_t k = 0, q = r_.VarCount(2); k < q; ++k)
+        if (!GetPredicate(&clause.any_of.emplace_back(), 0)) return false;
     }
+    if (!r_.ok()) return false;
   }
   if (!r_.ok()) return false;
   ++read_;
@@ -191,7 +199,7 @@ bool EncodedRules::Read(wire::Reader& r, size_t count) {
   blocks_.emplace_back();
   r.Str(&blocks_.back());
   total_ = blocks_.back().size();
-  count_ = count;
+  count_ = count;  // (the sizes for compiling are not needed: read sets are compiled already)
   return r.ok();
 }
 

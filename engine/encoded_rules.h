@@ -25,18 +25,22 @@ class EncodedRules {
   void Add(const RuleDef& rule);
   size_t size() const { return count_; }
   size_t byte_size() const { return total_; }
-  // Clauses and predicates of the enabled rules, to size compile tables.
+  // Conjunctions, clauses and predicates of the enabled rules, and the
+  // bytes of all ids, to size compile tables.
+  size_t conjunctions() const { return conjs_; }
   size_t clauses() const { return clauses_; }
   size_t predicates() const { return preds_; }
+  size_t id_bytes() const { return id_bytes_; }
 
   // A point to come back to (a rule-file reader's trial undone). Paths and
   // file names added since stay in their tables, unused.
   struct Mark {
-    size_t count = 0, blocks = 0, last_block = 0, total = 0, clauses = 0, preds = 0;
+    size_t count = 0, blocks = 0, last_block = 0, total = 0, conjs = 0, clauses = 0, preds = 0,
+           id_bytes = 0;
   };
   Mark Here() const {
-    return {count_, blocks_.size(), blocks_.empty() ? 0 : blocks_.back().size(), total_, clauses_,
-            preds_};
+    return {count_,  blocks_.size(), blocks_.empty() ? 0 : blocks_.back().size(), total_, conjs_,
+            clauses_, preds_,        id_bytes_};
   }
   void Rewind(const Mark& m);
   // Gives back the room left in the last block.
@@ -89,7 +93,7 @@ class EncodedRules {
   absl::flat_hash_map<std::string, uint32_t> path_index_;
   std::vector<std::string> files_;  // 1-based in the bytes; 0 is none
   size_t count_ = 0;
-  size_t clauses_ = 0, preds_ = 0;
+  size_t conjs_ = 0, clauses_ = 0, preds_ = 0, id_bytes_ = 0;
 };
 
 }  // namespace weir

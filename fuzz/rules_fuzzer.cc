@@ -26,7 +26,9 @@
 #include <vector>
 
 #include "fuzz/allow.h"
+#include "engine/encoded_rules.h"
 #include "fuzz/fuzz_rules.h"
+#include "rules/schema.h"
 #include "weir/compiled_rules.h"
 #include "weir/engine.h"
 #include "weir/rules.h"
@@ -134,6 +136,29 @@ void Run(std::string_view input) {
     return;
   }
   const std::string dump = (*rs)->DebugString();
+  // As `weir check` and the other commands load them (weir/open.h): rules
+  // held encoded as they are read, compiled one at a time. The same set.
+  std::vector<weir::RuleText> copy = files;
+  weir::EncodedRules encoded;
+  weir::LoadResult elr = weir::ParseRulesEncoded(&copy, lo, &encoded);
+  if (!elr.ok() || encoded.size() != lr.ruleset.rules.size())
+    Fail("rules held encoded load differently", input);
+  auto ers = weir::RuleSet::CompileEncoded(std::move(encoded), co);
+  if (!ers.ok()) Fail("rules held encoded do not compile: " + ers.status().ToString(), input);
+  if ((*ers)->DebugString() != dump) Fail("rules held encoded compile differently", input);
+  for (size_t i = 0; i < lr.ruleset.rules.size(); ++i) {
+    const weir::RuleDef& a = lr.ruleset.rules[i];
+    const weir::RuleDef& b = (*ers)->rule(i);
+    if (a.id != b.id || a.description != b.description || a.enabled != b.enabled ||
+        a.dialect != b.dialect || a.actions != b.actions || a.where.file != b.where.file ||
+        a.where.line != b.where.line || a.where.column != b.where.column ||
+        a.condition.any_of.size() != b.condition.any_of.size() || (*ers)->dialect(i) != a.dialect)
+      Fail("a rule held encoded reads back differently", input);
+    for (size_t j = 0; j < a.condition.any_of.size(); ++j)
+      if (a.condition.any_of[j].all_of != b.condition.any_of[j].all_of ||
+          a.condition.any_of[j].array_consistent != b.condition.any_of[j].array_consistent)
+        Fail("a condition held encoded reads back differently", input);
+  }
   // Written as a compiled rule file and read back: the same set.
   auto bytes = weir::WriteCompiledRules(**rs, lr.ruleset.actions);
   if (!bytes.ok()) Fail("cannot write compiled rules: " + bytes.status().ToString(), input);
@@ -142,7 +167,8 @@ void Run(std::string_view input) {
   if (read->rules->DebugString() != dump) Fail("compiled rules read back differ", input);
   weir::Matcher m(*rs, weir::fuzz::FuzzLimits());
   weir::Matcher m2(read->rules, weir::fuzz::FuzzLimits());
-  std::vector<uint32_t> matches, matches2;
+  weir::Matcher m3(*ers, weir::fuzz::FuzzLimits());
+  std::vector<uint32_t> matches, matches2, matches3;
   for (const char* e : kEvents) {
     absl::Status st = m.Match(e, &matches);
     if (!st.ok()) Fail("a fixed event does not match: " + st.ToString(), input);
@@ -150,6 +176,8 @@ void Run(std::string_view input) {
       if (i >= (*rs)->size() || !(*rs)->rule(i).enabled) Fail("a bad match index", input);
     if (!m2.Match(e, &matches2).ok() || matches2 != matches)
       Fail("compiled rules read back match differently", input);
+    if (!m3.Match(e, &matches3).ok() || matches3 != matches)
+      Fail("rules held encoded match differently", input);
   }
 }
 

@@ -169,6 +169,7 @@ void RuleFileSchema::BeginTrial() {
                  result_.ruleset.rules.size(),
                  result_.diagnostics.size(),
                  pending_refs_.size(),
+                 pending_text_.size(),
                  encoded_ ? encoded_->Here() : EncodedRules::Mark{},
                  RuleCount(),
                  uses_stdout_,
@@ -185,6 +186,7 @@ bool RuleFileSchema::EndTrial(bool read_ok) {
   if (encoded_) encoded_->Rewind(t.encoded);
   result_.diagnostics.resize(t.diagnostics);
   pending_refs_.resize(t.refs);
+  pending_text_.resize(t.pending_text);
   uses_stdout_ = t.uses_stdout;
   // Ids of the rules undone (one pass over all ids, but only when a fast
   // reader gave up: a list of the ids added would cost as much as the map).
@@ -204,10 +206,13 @@ void RuleFileSchema::AddAction(const std::string& name, ActionDef def) {
 
 LoadResult RuleFileSchema::Finish() {
   // Names of actions are checked once every file is read.
-  for (auto& [rule_index, name, where, rule_id] : pending_refs_) {
-    if (!result_.ruleset.actions.count(name) && !actions_.count(name) && name != "stdout") {
+  for (const PendingRef& ref : pending_refs_) {
+    const std::string name = pending_text_.substr(ref.name, ref.name_len);
+    if (!result_.ruleset.actions.count(name) && !actions_.count(name)) {
+      SourceLocation where{files_[ref.file], ref.line, ref.column};
       result_.diagnostics.push_back(
-          MakeDiag(where, rule_id, absl::StrCat("unknown action '", name, "'")));
+          MakeDiag(std::move(where), pending_text_.substr(ref.rule_id, ref.rule_id_len),
+                   absl::StrCat("unknown action '", name, "'")));
     }
   }
   // (Inline actions are named "<rule-id>#<n>", never "stdout".)
@@ -409,7 +414,27 @@ void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule)
       if (name == "stdout") {
         uses_stdout_ = true;
       } else if (!result_.ruleset.actions.count(name) && !actions_.count(name)) {
-        pending_refs_.push_back({RuleCount(), name, d.Where(e), rule->id});
+        SourceLocation where = d.Where(e);
+        if (files_.empty() || files_.back() != where.file) files_.push_back(where.file);
+        PendingRef ref;
+        ref.name = static_cast<uint32_t>(pending_text_.size());
+        ref.name_len = static_cast<uint32_t>(name.size());
+        pending_text_ += name;
+        // A rule's references come together: its id once.
+        const bool same_rule = !pending_refs_.empty() &&
+                               pending_text_.compare(pending_refs_.back().rule_id,
+                                                     pending_refs_.back().rule_id_len, rule->id) == 0;
+        if (same_rule) {
+          ref.rule_id = pending_refs_.back().rule_id;
+        } else {
+          ref.rule_id = static_cast<uint32_t>(pending_text_.size());
+          pending_text_ += rule->id;
+        }
+        ref.rule_id_len = static_cast<uint32_t>(rule->id.size());
+        ref.file = static_cast<uint32_t>(files_.size() - 1);
+        ref.line = where.line;
+        ref.column = where.column;
+        pending_refs_.push_back(ref);
       }
       rule->actions.push_back(e.Scalar());
     } else if (e.IsMap()) {

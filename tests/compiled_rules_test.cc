@@ -243,6 +243,24 @@ rules:
   EXPECT_EQ(Ids(t.encoded, R"({"y": "2"})"), (std::vector<std::string>{"b", "c"}));
 }
 
+// Predicates of the kinds held in lists are interned by a key of their
+// texts: two anything-but lists whose texts joined look alike stay two
+// predicates (they were one, found in review).
+TEST(CompiledRules, AnythingButListsWithSeparatorsStayApart) {
+  const char kRules[] = R"({"rules": [
+    {"id": "one", "pattern": {"x": [{"anything-but": ["a;string:b"]}]}},
+    {"id": "two", "pattern": {"x": [{"anything-but": ["a", "b"]}]}}
+  ]})";
+  RoundTrip t = Make({{"ab.json", kRules}});
+  ExpectSameSet(t);
+  for (const auto& rs : {t.source, t.encoded, t.read.rules}) {
+    ASSERT_TRUE(rs);
+    EXPECT_EQ(Ids(rs, R"({"x": "a"})"), (std::vector<std::string>{"one"}));
+    EXPECT_EQ(Ids(rs, R"({"x": "a;string:b"})"), (std::vector<std::string>{"two"}));
+    EXPECT_EQ(Ids(rs, R"({"x": "c"})"), (std::vector<std::string>{"one", "two"}));
+  }
+}
+
 TEST(CompiledRules, SecretsAreNotStored) {
   RoundTrip t = Make({{"s.yaml", kWithSecret}});
   EXPECT_EQ(t.bytes.find("secret-of-"), std::string::npos);

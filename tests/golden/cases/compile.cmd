@@ -18,3 +18,9 @@ $WEIR compile $ex/rules.yaml 2>&1; echo "no -o: $?"
 $WEIR compile examples/arcgis-portal-webhooks/bad-rules.yaml -o "$t/bad.weir" 2>&1 | tail -n 1; ls "$t/bad.weir" 2>&1 | norm
 cp $ex/rules.yaml "$t/src.yaml"
 $WEIR compile "$t/src.yaml" -o "$t/src.yaml" 2>&1 | norm; echo "onto its source: ${PIPESTATUS[0]}"; cmp -s $ex/rules.yaml "$t/src.yaml" && echo "source untouched"
+# The same rules give the same bytes in every process (hash tables iterate in
+# a per-process order; a path with 7 lengths of "*lit*" goes to the automaton).
+{ echo 'rules:'; for w in a ab abc abcd abcde abcdef abcdefg; do
+    echo "  - {id: i-$w, pattern: {x: [{wildcard: \"*$w*\"}]}}"; done; } > "$t/infix.yaml"
+for i in 1 2 3 4; do $WEIR compile "$t/infix.yaml" -o "$t/infix$i.weir" >/dev/null; done
+cmp "$t/infix1.weir" "$t/infix2.weir" && cmp "$t/infix1.weir" "$t/infix3.weir" && cmp "$t/infix1.weir" "$t/infix4.weir" && echo "compiled four times: the same bytes"
