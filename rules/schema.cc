@@ -169,7 +169,6 @@ void RuleFileSchema::BeginTrial() {
                  result_.ruleset.rules.size(),
                  result_.diagnostics.size(),
                  pending_refs_.size(),
-                 pending_text_.size(),
                  encoded_ ? encoded_->Here() : EncodedRules::Mark{},
                  RuleCount(),
                  uses_stdout_,
@@ -186,7 +185,6 @@ bool RuleFileSchema::EndTrial(bool read_ok) {
   if (encoded_) encoded_->Rewind(t.encoded);
   result_.diagnostics.resize(t.diagnostics);
   pending_refs_.resize(t.refs);
-  pending_text_.resize(t.pending_text);
   uses_stdout_ = t.uses_stdout;
   // Ids of the rules undone (one pass over all ids, but only when a fast
   // reader gave up: a list of the ids added would cost as much as the map).
@@ -206,13 +204,29 @@ void RuleFileSchema::AddAction(const std::string& name, ActionDef def) {
 
 LoadResult RuleFileSchema::Finish() {
   // Names of actions are checked once every file is read.
+  std::vector<const PendingRef*> unknown;
   for (const PendingRef& ref : pending_refs_) {
-    const std::string name = pending_text_.substr(ref.name, ref.name_len);
-    if (!result_.ruleset.actions.count(name) && !actions_.count(name)) {
-      SourceLocation where{files_[ref.file], ref.line, ref.column};
+    const std::string& name = pending_names_[ref.name];
+    if (!result_.ruleset.actions.count(name) && !actions_.count(name)) unknown.push_back(&ref);
+  }
+  if (!unknown.empty()) {
+    // The ids of the rules that name them (held encoded: one pass).
+    absl::flat_hash_map<uint32_t, std::string> ids;
+    for (const PendingRef* ref : unknown) ids[ref->rule];
+    if (encoded_) {
+      RuleDef rule;
+      EncodedRules::Cursor cursor(*encoded_);
+      for (uint32_t i = 0; cursor.Next(&rule); ++i)
+        if (auto it = ids.find(i); it != ids.end()) it->second = rule.id;
+    } else {
+      for (auto& [i, id] : ids)
+        if (i < result_.ruleset.rules.size()) id = result_.ruleset.rules[i].id;
+    }
+    for (const PendingRef* ref : unknown) {
+      SourceLocation where{files_[ref->file], ref->line, ref->column};
       result_.diagnostics.push_back(
-          MakeDiag(std::move(where), pending_text_.substr(ref.rule_id, ref.rule_id_len),
-                   absl::StrCat("unknown action '", name, "'")));
+          MakeDiag(std::move(where), ids[ref->rule],
+                   absl::StrCat("unknown action '", pending_names_[ref->name], "'")));
     }
   }
   // (Inline actions are named "<rule-id>#<n>", never "stdout".)
@@ -417,20 +431,11 @@ void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule)
         SourceLocation where = d.Where(e);
         if (files_.empty() || files_.back() != where.file) files_.push_back(where.file);
         PendingRef ref;
-        ref.name = static_cast<uint32_t>(pending_text_.size());
-        ref.name_len = static_cast<uint32_t>(name.size());
-        pending_text_ += name;
-        // A rule's references come together: its id once.
-        const bool same_rule = !pending_refs_.empty() &&
-                               pending_text_.compare(pending_refs_.back().rule_id,
-                                                     pending_refs_.back().rule_id_len, rule->id) == 0;
-        if (same_rule) {
-          ref.rule_id = pending_refs_.back().rule_id;
-        } else {
-          ref.rule_id = static_cast<uint32_t>(pending_text_.size());
-          pending_text_ += rule->id;
-        }
-        ref.rule_id_len = static_cast<uint32_t>(rule->id.size());
+        auto [it, added] = pending_name_index_.try_emplace(
+            name, static_cast<uint32_t>(pending_names_.size()));
+        if (added) pending_names_.push_back(name);
+        ref.name = it->second;
+        ref.rule = static_cast<uint32_t>(RuleCount());
         ref.file = static_cast<uint32_t>(files_.size() - 1);
         ref.line = where.line;
         ref.column = where.column;

@@ -89,22 +89,23 @@ class RuleFileSchema {
   };
   absl::flat_hash_map<std::string, FirstAt> ids_;
   std::vector<std::string> files_;
-  // A rule's reference to an action by name, checked in Finish(): 24 bytes
-  // (there may be one per rule), the names and rule ids kept once in
-  // pending_text_, the file as an index into files_.
+  // A rule's reference to an action by name, checked in Finish(): 20 bytes
+  // (there may be one per rule), the name once in pending_names_, the rule
+  // by its number (its id is looked up only for a diagnostic), the file as
+  // an index into files_.
   struct PendingRef {
-    uint32_t name, name_len, rule_id, rule_id_len;
-    uint32_t file;
+    uint32_t name, rule, file;
     int line, column;
   };
-  std::string pending_text_;
+  std::vector<std::string> pending_names_;
+  absl::flat_hash_map<std::string, uint32_t> pending_name_index_;
   std::vector<PendingRef> pending_refs_;  // names not defined when read
   bool uses_stdout_ = false;              // a rule names the built-in stdout action
   bool rule_limit_reported_ = false;
   // While a fast reader reads: what to undo.
   struct Trial {
     bool limit_reported;
-    size_t rules, diagnostics, refs, pending_text;
+    size_t rules, diagnostics, refs;
     EncodedRules::Mark encoded;
     size_t rules_read;  // RuleCount()
     bool uses_stdout;
