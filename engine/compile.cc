@@ -54,16 +54,6 @@ void AppendPredKey(const Predicate& p, std::string* k) {
   }
 }
 
-// `\*` and `\\` for the literal runs of a glob (glob.h).
-std::string EscapeGlob(std::string_view lit) {
-  std::string out;
-  for (char c : lit) {
-    if (c == '*' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 std::vector<uint32_t> LengthsOf(const StrMap<uint32_t>& m) {
@@ -337,7 +327,8 @@ class Compiler {
     if (preds.size() == 1) {
       // Most clauses test one value: found by the predicate, no string.
       const size_t slot = size_t{preds[0]} * 2 + clause.negated;
-      if (single_clauses_.size() <= slot) single_clauses_.resize(2 * (size_t{num_preds_} + 1), kNone);
+      if (single_clauses_.size() <= slot)
+        single_clauses_.resize(2 * (size_t{num_preds_} + 1), kNone);
       inserted = single_clauses_[slot] == kNone;
       if (inserted) single_clauses_[slot] = next;
       id = single_clauses_[slot];
@@ -398,8 +389,8 @@ class Compiler {
           const size_t before = num_preds_;
           uint32_t got = in_map(g.infix, glob.literals[0]);
           if (num_preds_ != before)
-            infix_globs_[GlobKey(impl_->nodes[node].leaf, p.kind)].emplace_back(
-                got, GlobToRegex(glob));
+            infix_globs_[GlobKey(impl_->nodes[node].leaf, p.kind)].emplace_back(got,
+                                                                                GlobToRegex(glob));
           return got;
         }
         if (glob.stars > opts_.max_wildcard_stars)
@@ -495,7 +486,7 @@ class Compiler {
       for (const auto& [lit, id] : g->infix) {
         Predicate p;
         p.kind = kind;
-        p.text = absl::StrCat("*", EscapeGlob(lit), "*");
+        p.text = absl::StrCat("*", EscapeGlobLiteral(lit), "*");
         std::string k = absl::StrCat(node, "|");
         AppendPredKey(p, &k);
         impl_->pred_keys.emplace_back(id, std::move(k));
@@ -518,9 +509,8 @@ class Compiler {
     std::vector<std::pair<DecimalView, uint32_t>> order;
     order.reserve(texts.size());
     for (const auto& [text, i] : texts) order.emplace_back(ParseCanonical(text), i);
-    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-      return CompareDecimal(a.first, b.first) < 0;
-    });
+    std::sort(order.begin(), order.end(),
+              [](const auto& a, const auto& b) { return CompareDecimal(a.first, b.first) < 0; });
     std::vector<std::string_view> by_index(texts.size());
     for (const auto& [text, i] : texts) by_index[i] = text;
     std::vector<uint32_t> rank(texts.size());
@@ -725,8 +715,8 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
     for (uint32_t i = 0; cursor.Next(&r); ++i) {
       impl->ids += r.id;
       impl->id_ends.push_back(static_cast<uint32_t>(impl->ids.size()));
-      impl->rule_flags.push_back(
-          static_cast<uint8_t>((r.enabled ? 1u : 0) | unsigned{EncodedRules::DialectCode(r.dialect)} << 1));
+      impl->rule_flags.push_back(static_cast<uint8_t>(
+          (r.enabled ? 1u : 0) | unsigned{EncodedRules::DialectCode(r.dialect)} << 1));
       if (!r.id.empty() && !shared->base_ids->Insert(i))
         return absl::AlreadyExistsError(absl::StrCat("rule id '", r.id, "' is used twice"));
       if (!r.enabled) continue;
@@ -821,7 +811,8 @@ namespace {
 std::vector<std::string> PredKeys(const RuleSetImpl& m) {
   std::vector<std::string> keys(m.num_preds);
   auto set = [&](uint32_t id, std::string_view path, std::string_view kind, std::string_view text) {
-    if (id < keys.size()) keys[id] = absl::StrCat(AbslView(path), " ", AbslView(kind), ":", AbslView(text));
+    if (id < keys.size())
+      keys[id] = absl::StrCat(AbslView(path), " ", AbslView(kind), ":", AbslView(text));
   };
   for (const TrieNode& n : m.nodes) {
     if (n.leaf == kNone || n.leaf >= m.leaves.size()) continue;
@@ -832,10 +823,13 @@ std::vector<std::string> PredKeys(const RuleSetImpl& m) {
         {&leaf.folded, PredicateKind::kFoldedGlob}};
     for (auto [g, kind] : families) {
       const char* k = KindName(kind);
-      for (const auto& [lit, id] : g->exact) set(id, n.path, k, EscapeGlob(lit));
-      for (const auto& [lit, id] : g->prefix) set(id, n.path, k, absl::StrCat(EscapeGlob(lit), "*"));
-      for (const auto& [lit, id] : g->suffix) set(id, n.path, k, absl::StrCat("*", EscapeGlob(lit)));
-      for (const auto& [lit, id] : g->infix) set(id, n.path, k, absl::StrCat("*", EscapeGlob(lit), "*"));
+      for (const auto& [lit, id] : g->exact) set(id, n.path, k, EscapeGlobLiteral(lit));
+      for (const auto& [lit, id] : g->prefix)
+        set(id, n.path, k, absl::StrCat(EscapeGlobLiteral(lit), "*"));
+      for (const auto& [lit, id] : g->suffix)
+        set(id, n.path, k, absl::StrCat("*", EscapeGlobLiteral(lit)));
+      for (const auto& [lit, id] : g->infix)
+        set(id, n.path, k, absl::StrCat("*", EscapeGlobLiteral(lit), "*"));
       for (uint32_t id : g->any) set(id, n.path, k, "*");
     }
     for (const auto& [text, id] : leaf.num_eq) set(id, n.path, "number", text);

@@ -120,10 +120,14 @@ bool EncodedRules::Cursor::GetPredicate(Predicate* p, int depth) {
   if ((head & 0xF) > static_cast<uint8_t>(PredicateKind::kAnythingBut)) return false;
   p->kind = static_cast<PredicateKind>(head & 0xF);
   p->text.assign(r_.VarStrView());
-  if (head & 0x10) p->lo.assign(r_.VarStrView());
-  else p->lo.clear();
-  if (head & 0x20) p->hi.assign(r_.VarStrView());
-  else p->hi.clear();
+  if (head & 0x10)
+    p->lo.assign(r_.VarStrView());
+  else
+    p->lo.clear();
+  if (head & 0x20)
+    p->hi.assign(r_.VarStrView());
+  else
+    p->hi.clear();
   const uint8_t open = (head & 0x80) ? r_.U8() : 0;
   p->lo_open = open & 1;
   p->hi_open = (open & 2) != 0;
@@ -140,14 +144,17 @@ bool EncodedRules::Cursor::GetPredicate(Predicate* p, int depth) {
 bool EncodedRules::Cursor::Next(RuleDef* rule) {
   if (!ok_ || read_ >= rules_.count_) return false;
   ok_ = false;
-  while (r_.done() && block_ + 1 < rules_.blocks_.size()) r_ = wire::Reader(rules_.blocks_[++block_]);
+  while (r_.done() && block_ + 1 < rules_.blocks_.size())
+    r_ = wire::Reader(rules_.blocks_[++block_]);
   rule->id.assign(r_.VarStrView());
   const uint8_t flags = r_.U8();
   rule->enabled = flags & 1;
   const uint8_t code = static_cast<uint8_t>(flags >> 1);
   if (code > 4) return false;
-  if (code == 0) rule->dialect.assign(r_.VarStrView());
-  else rule->dialect.assign(DialectName(code));
+  if (code == 0)
+    rule->dialect.assign(r_.VarStrView());
+  else
+    rule->dialect.assign(DialectName(code));
   rule->description.assign(r_.VarStrView());
   // Lists grow as their items are read, never to a count read first: a
   // damaged count then fails when the bytes run out, before it allocates.
@@ -156,8 +163,10 @@ bool EncodedRules::Cursor::Next(RuleDef* rule) {
     rule->actions.emplace_back(r_.VarStrView());
   const uint64_t file = r_.Var();
   if (file > rules_.files_.size()) return false;
-  if (file > 0) rule->where.file = rules_.files_[file - 1];
-  else rule->where.file.clear();
+  if (file > 0)
+    rule->where.file = rules_.files_[file - 1];
+  else
+    rule->where.file.clear();
   rule->where.line = static_cast<int>(static_cast<uint32_t>(r_.Var()));
   rule->where.column = static_cast<int>(static_cast<uint32_t>(r_.Var()));
   rule->condition.any_of.clear();

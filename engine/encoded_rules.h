@@ -39,8 +39,16 @@ class EncodedRules {
            id_bytes = 0;
   };
   Mark Here() const {
-    return {count_,  blocks_.size(), blocks_.empty() ? 0 : blocks_.back().size(), total_, conjs_,
-            clauses_, preds_,        id_bytes_};
+    Mark m;
+    m.count = count_;
+    m.blocks = blocks_.size();
+    m.last_block = blocks_.empty() ? 0 : blocks_.back().size();
+    m.total = total_;
+    m.conjs = conjs_;
+    m.clauses = clauses_;
+    m.preds = preds_;
+    m.id_bytes = id_bytes_;
+    return m;
   }
   void Rewind(const Mark& m);
   // Gives back the room left in the last block.

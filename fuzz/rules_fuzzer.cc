@@ -25,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzz/allow.h"
 #include "engine/encoded_rules.h"
+#include "fuzz/allow.h"
 #include "fuzz/fuzz_rules.h"
 #include "rules/schema.h"
 #include "weir/compiled_rules.h"

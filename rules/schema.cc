@@ -366,14 +366,14 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   CheckKeys(r, kRuleKeys, "a rule", d);
   if (!rule.id.empty()) {
     if (files_.empty() || files_.back() != rule.where.file) files_.push_back(rule.where.file);
-    auto [it, inserted] = ids_.emplace(
-        rule.id, FirstAt{static_cast<uint32_t>(RuleCount()), static_cast<uint32_t>(files_.size() - 1),
-                         rule.where.line, rule.where.column});
+    auto [it, inserted] = ids_.emplace(rule.id, FirstAt{static_cast<uint32_t>(RuleCount()),
+                                                        static_cast<uint32_t>(files_.size() - 1),
+                                                        rule.where.line, rule.where.column});
     if (!inserted) {
       const FirstAt& first = it->second;
       const std::string& file = files_[first.file];
-      d.Error(id, first.line > 0 ? absl::StrCat("duplicate rule id (first defined at ", file,
-                                                ":", first.line, ":", first.column, ")")
+      d.Error(id, first.line > 0 ? absl::StrCat("duplicate rule id (first defined at ", file, ":",
+                                                first.line, ":", first.column, ")")
                                  : absl::StrCat("duplicate rule id (first defined in ", file, ")"));
     }
   }
@@ -408,8 +408,10 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   if (dialects == 0)
     d.Error(r, "rule has no condition: give one of 'filter', 'events', 'pattern'");
   if (auto a = r["actions"]) ReadRuleActions(a, d, &rule);
-  if (encoded_) encoded_->Add(rule);
-  else result_.ruleset.rules.push_back(std::move(rule));
+  if (encoded_)
+    encoded_->Add(rule);
+  else
+    result_.ruleset.rules.push_back(std::move(rule));
 }
 
 void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule) {
@@ -431,8 +433,8 @@ void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule)
         SourceLocation where = d.Where(e);
         if (files_.empty() || files_.back() != where.file) files_.push_back(where.file);
         PendingRef ref;
-        auto [it, added] = pending_name_index_.try_emplace(
-            name, static_cast<uint32_t>(pending_names_.size()));
+        auto [it, added] =
+            pending_name_index_.try_emplace(name, static_cast<uint32_t>(pending_names_.size()));
         if (added) pending_names_.push_back(name);
         ref.name = it->second;
         ref.rule = static_cast<uint32_t>(RuleCount());

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "rules/action_schema.h"
 #include "engine/encoded_rules.h"
+#include "rules/action_schema.h"
 #include "rules/frontend.h"
 #include "weir/rules.h"
 

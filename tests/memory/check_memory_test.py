@@ -19,26 +19,26 @@ RULES = 400_000
 LIMIT = 4.0
 
 
-def json_rules(path):
+def write_json(path, rule_of):
     with open(path, "w") as f:
         f.write('{"rules": [\n')
         for i in range(RULES):
-            rule = {"id": f"rule-{i:06d}",
-                    "pattern": {"detail": {"state": [f"state-{i}"], "owner": [f"user-{i * 7 % 1000003}"]}}}
-            f.write(("  " if i == 0 else " ,") + json.dumps(rule) + "\n")
+            f.write(("  " if i == 0 else " ,") + json.dumps(rule_of(i)) + "\n")
         f.write("]}\n")
+
+
+def json_rules(path):
+    write_json(path, lambda i: {
+        "id": f"rule-{i:06d}",
+        "pattern": {"detail": {"state": [f"state-{i}"], "owner": [f"user-{i * 7 % 1000003}"]}}})
 
 
 def eventbridge_rules(path):
-    with open(path, "w") as f:
-        f.write('{"rules": [\n')
-        for i in range(RULES):
-            rule = {"id": f"subscription-{i:07d}",
-                    "pattern": {"source": ["aws.ec2"],
-                                "detail": {"state": [f"instance-state-{i}"],
-                                           "owner": [f"arn:aws:iam::{i * 7 % 1000003:012d}"]}}}
-            f.write(("  " if i == 0 else " ,") + json.dumps(rule) + "\n")
-        f.write("]}\n")
+    write_json(path, lambda i: {
+        "id": f"subscription-{i:07d}",
+        "pattern": {"source": ["aws.ec2"],
+                    "detail": {"state": [f"instance-state-{i}"],
+                               "owner": [f"arn:aws:iam::{i * 7 % 1000003:012d}"]}}})
 
 
 def yaml_rules(path):
