@@ -423,9 +423,10 @@ void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule)
   for (const auto& e : a) {
     ++n;
     if (e.IsScalar()) {
-      // A name defined already (a file's actions are read before its
-      // rules) is settled now; only names that a later file may define
-      // wait for Finish(): a reference kept per rule cost 220 bytes.
+      // A name defined already is settled now (the JSON and yaml-cpp
+      // readers give a file's actions before its rules; libyaml's
+      // streaming reader gives them after). Only the others wait for
+      // Finish(), in 20 bytes each.
       const std::string& name = e.Scalar();
       if (name == "stdout") {
         uses_stdout_ = true;
