@@ -715,8 +715,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
     for (uint32_t i = 0; cursor.Next(&r); ++i) {
       impl->ids += r.id;
       impl->id_ends.push_back(static_cast<uint32_t>(impl->ids.size()));
-      impl->rule_flags.push_back(static_cast<uint8_t>(
-          (r.enabled ? 1u : 0) | unsigned{EncodedRules::DialectCode(r.dialect)} << 1));
+      impl->rule_flags.push_back(EncodedRules::Flags(r));
       if (!r.id.empty() && !shared->base_ids->Insert(i))
         return absl::AlreadyExistsError(absl::StrCat("rule id '", r.id, "' is used twice"));
       if (!r.enabled) continue;

@@ -70,9 +70,9 @@ void EncodedRules::Add(const RuleDef& rule) {
   scratch_.clear();
   wire::Writer w(&scratch_);
   w.VarStr(rule.id);
-  const uint8_t code = DialectCode(rule.dialect);
-  w.U8(static_cast<uint8_t>((rule.enabled ? 1u : 0) | (unsigned{code} << 1)));
-  if (code == 0) w.VarStr(rule.dialect);
+  const uint8_t flags = Flags(rule);
+  w.U8(flags);
+  if ((flags >> 1) == 0) w.VarStr(rule.dialect);
   w.VarStr(rule.description);
   w.Var(rule.actions.size());
   for (const std::string& a : rule.actions) w.VarStr(a);

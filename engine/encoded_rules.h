@@ -84,6 +84,11 @@ class EncodedRules {
   // name it): 1 filter, 2 events, 3 pattern, 4 none, 0 any other name.
   static uint8_t DialectCode(std::string_view dialect);
   static std::string_view DialectName(uint8_t code);
+  // A rule's flags byte, as encoded and as RuleSetImpl::rule_flags holds
+  // it: bit 0 enabled, bits 1-3 the dialect's code.
+  static uint8_t Flags(const RuleDef& rule) {
+    return static_cast<uint8_t>((rule.enabled ? 1u : 0) | unsigned{DialectCode(rule.dialect)} << 1);
+  }
 
  private:
   uint32_t PathIndex(const std::string& path);

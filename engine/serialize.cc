@@ -308,10 +308,7 @@ absl::Status RuleSet::Serialize(std::string* out) const {
   w.U32(static_cast<uint32_t>(m.RuleCount()));
   for (size_t i = 0; i < m.RuleCount(); ++i) {
     w.Str(m.Id(i));
-    w.U8(m.lazy
-             ? m.rule_flags[i]
-             : static_cast<uint8_t>((m.rules[i].enabled ? 1u : 0) |
-                                    unsigned{EncodedRules::DialectCode(m.rules[i].dialect)} << 1));
+    w.U8(m.lazy ? m.rule_flags[i] : EncodedRules::Flags(m.rules[i]));
   }
   // The rules' encoded form: a lazy set's own, else made here.
   if (m.lazy) {
