@@ -4,7 +4,7 @@
     bench/make_rules.py [--data bench/data] [--out bench/data/rules] [--force]
 
 Reads citylots.ndjson (see bench/fetch_data.sh) and writes JSON rule files (pattern dialect,
-SPEC 2.3) into OUT (git-ignored with the rest of bench/data):
+docs/rules-pattern.md) into OUT (git-ignored with the rest of bench/data):
 
   exact-1.json, exact-1k.json, exact-10k.json, exact-100k.json
       properties.BLKLOT equal to one of the first N distinct values in the file, one rule each
@@ -26,7 +26,7 @@ SPEC 2.3) into OUT (git-ignored with the rest of bench/data):
       equals-ignore-case, anything-but, exists, null, $or, several fields)
 
   portal-10k.json (with DATA/portal.ndjson)
-      10,000 `events` rules (portal event URIs, SPEC 2.2) over a synthetic ArcGIS portal
+      10,000 `events` rules (portal event URIs, docs/rules.md) over a synthetic ArcGIS portal
       webhook stream: 300,000 payloads shaped like examples/arcgis-portal-webhooks (one
       element in `events` with source, id, operation), ids drawn from fixed pools; the URIs
       mix /items/<id>/<op>, /items/<id>, /groups/<id>/<op>, /users/<name>/<op> and a few

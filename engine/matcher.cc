@@ -194,7 +194,7 @@ class MatcherImpl {
     return absl::OkStatus();
   }
 
-  // Matched events are validated before they are output (SPEC §3); the
+  // Matched events are validated before they are output (docs/limits.md, "What is validated"); the
   // match's own parse read only the paths rules name.
   absl::Status ValidateLast(std::string_view event) {
     if (event.data() != indexed_.data() || event.size() != indexed_.size()) return Validate(event);

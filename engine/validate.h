@@ -3,9 +3,10 @@
 // string checks) and then a check of the grammar over the structural index.
 //
 // Why not simdjson's DOM parser: it also converts every number and writes a
-// tape, which matched events (validated before output, SPEC §3) do not need;
-// on number-heavy events this is about twice as fast. Numbers are checked
-// against the JSON grammar only, so 1e400 is valid, as everywhere in weir.
+// tape, which matched events do not need (they are validated before output:
+// docs/limits.md, "What is validated"); on number-heavy events this is about
+// twice as fast. Numbers are checked against the JSON grammar only, so 1e400
+// is valid, as everywhere in weir.
 //
 // Not thread-safe: one per thread (it owns its index buffers).
 #ifndef WEIR_ENGINE_VALIDATE_H_

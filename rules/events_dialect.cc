@@ -1,5 +1,5 @@
-// The `events` dialect (SPEC 2.2): ArcGIS portal webhook trigger URIs such as
-// /items, /items/share, /items/<id>, /items/<id>/share (seed 003).
+// The `events` dialect (docs/rules.md, "events"): the ArcGIS portal's webhook
+// trigger URIs such as /items, /items/share, /items/<id>, /items/<id>/share.
 //
 // Each URI is parsed into (collection, id or any, operation or any) and
 // lowered twice: once over the elements of the payload's `events` array
@@ -27,12 +27,13 @@ namespace {
 struct Collection {
   const char* plural;    // as written in URIs: items
   const char* singular;  // also accepted in payloads: item
-  std::vector<const char*> ops;  // seed 003 spelling
+  std::vector<const char*> ops;  // as the ArcGIS portal documents them
 };
 
-// The trigger events of seed 003, per collection. The seed spells the user
-// operations signin/signout for any user and signIn/signOut for one user;
-// they are the same operations because operations compare case-insensitively.
+// The ArcGIS portal's webhook trigger events, per collection. Its
+// documentation spells the user operations signin/signout for any user and
+// signIn/signOut for one user; they are the same operations because
+// operations compare case-insensitively.
 const std::vector<Collection>& Collections() {
   static const auto* kCollections = new std::vector<Collection>{
       {"items",
@@ -129,7 +130,7 @@ class UriParser {
     if (!out->collection) return false;
     const Collection& c = *out->collection;
     if (segs.size() == 2) {
-      // A known operation is an operation, anything else an id (SPEC 2.2).
+      // A known operation is an operation, anything else an id (docs/rules.md, "URI forms").
       if (segs[1] != "*") {
         if (const char* op = FindOp(c, segs[1])) {
           out->op = op;

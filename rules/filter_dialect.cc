@@ -1,4 +1,4 @@
-// The `filter` dialect (SPEC 2.1): a map from dotted property path to a
+// The `filter` dialect (docs/rules.md, "filter"): a map from dotted property path to a
 // wildcard or a list of wildcards, matched textually against scalars.
 #include "absl/strings/str_cat.h"
 #include "engine/glob.h"

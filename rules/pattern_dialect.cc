@@ -1,4 +1,4 @@
-// The `pattern` dialect (SPEC 2.3): Amazon EventBridge event patterns.
+// The `pattern` dialect (docs/rules-pattern.md): Amazon EventBridge event patterns.
 //
 // A pattern is a map whose leaves are lists of values or matchers; nested maps
 // name nested fields. Lowering walks the map, turning each leaf list into a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs `weir filter` on the bundled Workflow Service
-# example (seed 002): prints each matching event with the ids of its rules.
+# example (the Workflow Service event catalogue's filters, examples/workflow-service/README.md): prints each matching event with the ids of its rules.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/build.sh" >/dev/null

@@ -1,5 +1,5 @@
-// SPEC 2.2, the `events` dialect (ArcGIS portal webhook trigger URIs, seed
-// 003): one test per URI form, case and number of collection names, the
+// docs/rules.md, the `events` dialect (the ArcGIS portal's webhook trigger
+// URIs): one test per URI form, case and number of collection names, the
 // top-level `uri`, `uri_fields`, array consistency, and diagnostics.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -115,7 +115,7 @@ TEST(EventsDialect, CollectionIdAndOperationMatchesThatOperationOnThatTarget) {
 }
 
 TEST(EventsDialect, SecondSegmentThatIsNoOperationIsAnId) {
-  // SPEC 2.2 as written: /items/frobnicate is the item whose id is frobnicate.
+  // docs/rules.md as written: /items/frobnicate is the item whose id is frobnicate.
   auto rs = E("[/items/frobnicate]");
   EXPECT_TRUE(Matches(rs, Ev("item", "frobnicate", "update")));
   EXPECT_FALSE(Matches(rs, Ev("item", "6cd8", "frobnicate")));
@@ -380,7 +380,7 @@ TEST(EventsDialect, EachBadUriKindIsReportedAtItsPosition) {
       - /items,/users
       - /items/frobnicate
 )");
-  // The last URI is valid: its second segment is an id (SPEC 2.2).
+  // The last URI is valid: its second segment is an id (docs/rules.md).
   ASSERT_EQ(d.size(), 16u) << Joined(d);
   EXPECT_EQ(d[0], "4:9: portal event URI 'items/share' must start with '/', e.g. /items/share");
   EXPECT_EQ(d[1], "5:9: unknown collection 'things' in URI '/things' (expected items, groups, "

@@ -1,4 +1,4 @@
-// Every clause of SPEC 2.1, the `filter` dialect.
+// Every clause of docs/rules.md's `filter` dialect.
 #include "test_util.h"
 
 namespace weir::testing {
@@ -10,7 +10,8 @@ using ::testing::IsEmpty;
 std::shared_ptr<const RuleSet> F(const std::string& body) { return CompileText(OneFilter(body)); }
 
 TEST(FilterDialect, SeedExampleWorksAsWritten) {
-  // Seed 002: {"filter": {"event": "resource.ResourceCreated", "resource.type": "itemsvc.*"}}
+  // The Workflow Service event catalogue's own filter:
+  // {"filter": {"event": "resource.ResourceCreated", "resource.type": "itemsvc.*"}}
   auto rs = CompileText(R"(rules:
   - id: item-created
     filter: {"event": "resource.ResourceCreated", "resource.type": "itemsvc.*"}

@@ -1,4 +1,4 @@
-// SPEC 2.3, the `pattern` dialect (Amazon EventBridge event patterns): one
+// docs/rules-pattern.md, the `pattern` dialect (Amazon EventBridge event patterns): one
 // test per operator and edge case, and a data-driven run of every case in
 // tests/data/pattern_cases.json.
 #include <arpa/inet.h>
@@ -1104,7 +1104,7 @@ const std::map<std::string, std::string>& KnownDifferences() {
       {"cidr base with host bits set (event-ruler quirk)",
        "weir masks the written address to its prefix (10.0.0.5/24 is 10.0.0.0/24)"},
       {"plain string IPv6 matches other spelling of same address",
-       "exact strings compare by content (SPEC 2.3); only cidr normalises addresses"},
+       "exact strings compare by content (docs/rules-pattern.md); only cidr normalises addresses"},
       {"reject: cidr IPv4 /32", "weir accepts single-address blocks (/32, /128)"},
   };
   return *m;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate events.ndjson from seed 001 (UiPath Orchestrator webhook event types).
+"""Regenerate events.ndjson from the UiPath Orchestrator webhook event types (examples/uipath-orchestrator/README.md).
 
 Every payload example in the seed is extracted in the seed's order and compacted onto one
 line: whitespace outside strings is removed, nothing else is changed. The seed's malformed
