@@ -17,10 +17,12 @@ EventBatch::EventBatch(EventBatch&& o) noexcept
       end_line(o.end_line),
       token(o.token),
       data_(o.data_),
+      view_(o.view_),
       size_(o.size_),
       capacity_(o.capacity_),
       events_(std::move(o.events_)) {
   o.data_ = nullptr;
+  o.view_ = nullptr;
   o.size_ = o.capacity_ = 0;
 }
 
@@ -32,21 +34,42 @@ EventBatch& EventBatch::operator=(EventBatch&& o) noexcept {
   end_line = o.end_line;
   token = o.token;
   data_ = o.data_;
+  view_ = o.view_;
   size_ = o.size_;
   capacity_ = o.capacity_;
   events_ = std::move(o.events_);
   o.data_ = nullptr;
+  o.view_ = nullptr;
   o.size_ = o.capacity_ = 0;
   return *this;
 }
 
 void EventBatch::Clear() {
   events_.clear();
+  view_ = nullptr;
   size_ = 0;
   sequence = end_offset = end_line = token = 0;
 }
 
+void EventBatch::Borrow(const char* data, size_t size) {
+  view_ = data;
+  size_ = size;
+}
+
+void EventBatch::Own() {
+  if (!view_) return;
+  const char* v = view_;
+  const size_t n = size_;
+  view_ = nullptr;
+  size_ = 0;
+  Grow(n);
+  std::memcpy(data_, v, n);
+  size_ = n;
+  Pad();
+}
+
 void EventBatch::Grow(size_t n) {
+  Own();
   size_t need = size_ + n + Matcher::kPadding;
   if (need <= capacity_) return;
   size_t cap = std::max(need, capacity_ * 2);
@@ -80,12 +103,14 @@ char* EventBatch::Reserve(size_t n) {
 }
 
 void EventBatch::Commit(size_t n) {
+  Own();
   size_ += n;
   Pad();
 }
 
 void EventBatch::Truncate(size_t n) {
   if (n >= size_) return;
+  Own();
   size_ = n;
   Pad();
 }

@@ -2,9 +2,11 @@
 // lines. From a file batches hold about batch_bytes; from a pipe, socket or
 // terminal a batch ends at what has come once it holds a whole line, so that
 // a slow stream is not held back. Lines stay where read() put them: only a
-// partial last line is copied, to the next batch.
+// partial last line is copied, to the next batch. A large regular file is
+// mapped instead, and batches borrow its bytes (MappedSource).
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "stream/mapped_file.h"
 #include "weir/stream.h"
 
 namespace weir {
@@ -248,6 +251,136 @@ class MemorySource : public LineSource {
   size_t pos_;
 };
 
+// A regular file read through a read-only mapping: a batch borrows about
+// batch_bytes of whole lines from it, so the bytes are never copied (reading
+// CityLots through read() spent a fifth of the whole `weir filter` run in
+// the kernel's copy: docs/performance.md, "Reading the input"). Batches end
+// Matcher::kPadding bytes before the end of the mapping at the latest, so
+// the bytes simdjson may read past an event are mapped (their content does
+// not matter: inside a read() batch an event is followed by the next line
+// too). What the mapping does not cover in whole lines (the last bytes, a
+// line longer than a batch, anything appended since the file was opened)
+// is read by an FdSource from there on, with the same line numbers and
+// offsets. Pages of batches the sink is done with are dropped, so the
+// mapping does not grow the resident set with the file.
+class MappedSource : public Source {
+ public:
+  MappedSource(int fd, std::string name, const FdSourceOptions& o, std::unique_ptr<MappedFile> map,
+               uint64_t start)
+      : fd_(fd),
+        name_(std::move(name)),
+        opts_(o),
+        map_(std::move(map)),
+        pos_(start),
+        dropped_(0),
+        line_no_(o.start_line),
+        max_line_(o.max_event_bytes),
+        batch_bytes_(std::max<size_t>(o.batch_bytes, 4096)),
+        limit_(map_->size() - Matcher::kPadding) {
+    if (o.start_offset == 0 && pos_ + 3 <= limit_ && std::memcmp(map_->data() + pos_, kBom, 3) == 0)
+      pos_ += 3;
+  }
+
+  const std::string& name() const override { return name_; }
+
+  void Interrupt() override {
+    interrupted_ = true;
+    if (Source* r = rest_ptr_.load()) r->Interrupt();
+  }
+
+  void Done(const EventBatch& batch) override {
+    if (rest_) return rest_->Done(batch);
+    // In steps of 8 MiB: one madvise per several batches.
+    const uint64_t upto =
+        std::min<uint64_t>(batch.end_offset, map_->size()) & ~uint64_t{(8 << 20) - 1};
+    if (upto > dropped_) {
+      madvise(const_cast<char*>(map_->data()) + dropped_, upto - dropped_, MADV_DONTNEED);
+      dropped_ = upto;
+    }
+  }
+
+  absl::Status Next(EventBatch* b, bool* got) override {
+    b->Clear();
+    *got = false;
+    if (interrupted_) return absl::OkStatus();
+    if (rest_) return rest_->Next(b, got);
+    struct stat st;
+    if (map_->truncated() ||
+        (fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < map_->size()))
+      return absl::DataLossError(absl::StrCat(
+          "the input file shrank while it was read (truncated by another process?); stopped after "
+          "line ",
+          line_no_));
+    const char* base = map_->data();
+    if (pos_ < limit_) {
+      const size_t want = std::min<size_t>(limit_, pos_ + batch_bytes_);
+      const void* nl = memrchr(base + pos_, '\n', want - pos_);
+      // A line longer than a batch: on to its newline, if it is near.
+      const size_t far = std::min<size_t>(limit_, pos_ + std::max(batch_bytes_, max_line_ + 2));
+      if (!nl && far > want) nl = std::memchr(base + want, '\n', far - want);
+      if (nl) {
+        const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - base) + 1;
+        Split(b, end);
+        *got = true;
+        return absl::OkStatus();
+      }
+    }
+    // The rest by read(), from the first byte not yet in a batch.
+    if (lseek(fd_, static_cast<off_t>(pos_), SEEK_SET) < 0)
+      return absl::InternalError(absl::StrCat("cannot seek to ", pos_, ": ", std::strerror(errno)));
+    FdSourceOptions o = opts_;
+    o.start_offset = pos_;
+    o.start_line = line_no_;
+    rest_ = std::make_unique<FdSource>(fd_, name_, o, false, -1);
+    rest_ptr_.store(rest_.get());
+    if (interrupted_) rest_->Interrupt();
+    return rest_->Next(b, got);
+  }
+
+ private:
+  // The lines of [pos_, end) (end just after a newline) into b.
+  void Split(EventBatch* b, size_t end) {
+    const char* data = map_->data() + pos_;
+    const size_t n = end - pos_;
+    b->Borrow(data, n);
+    size_t start = 0;
+    while (start < n) {
+      const size_t e = static_cast<size_t>(
+          static_cast<const char*>(std::memchr(data + start, '\n', n - start)) - data);
+      size_t len = e - start;
+      if (len > 0 && data[e - 1] == '\r') --len;
+      EventBatch::Event ev;
+      ev.offset = static_cast<uint32_t>(start);
+      ev.length = static_cast<uint32_t>(std::min(len, max_line_));
+      ev.full_length = len;
+      ev.position.line = line_no_ + 1;
+      ev.position.offset = pos_ + start;
+      if (len > max_line_ && opts_.on_cut)
+        opts_.on_cut(ev.position,
+                     std::string_view(data + start + max_line_, e - start - max_line_));
+      ++line_no_;
+      b->AddRef(ev);
+      start = e + 1;
+    }
+    pos_ = end;
+    b->end_offset = pos_;
+    b->end_line = line_no_;
+  }
+
+  int fd_;
+  std::string name_;
+  FdSourceOptions opts_;
+  std::unique_ptr<MappedFile> map_;
+  uint64_t pos_;      // the first byte not yet in a batch
+  uint64_t dropped_;  // pages before this are given back
+  uint64_t line_no_;
+  size_t max_line_, batch_bytes_;
+  size_t limit_;  // batches end by here: kPadding mapped bytes follow
+  std::atomic<bool> interrupted_{false};
+  std::unique_ptr<FdSource> rest_;
+  std::atomic<Source*> rest_ptr_{nullptr};  // rest_, for Interrupt() from other threads
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Source>> MakeFdSource(int fd, std::string name,
@@ -268,6 +401,15 @@ absl::StatusOr<std::unique_ptr<Source>> MakeFdSource(int fd, std::string name,
              lseek(fd, static_cast<off_t>(options.start_offset), SEEK_SET) < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot seek to ", options.start_offset, ": ", std::strerror(errno)));
+  }
+  if (!stream && static_cast<uint64_t>(st.st_size) >= options.map_min_bytes &&
+      static_cast<uint64_t>(st.st_size) > 2 * Matcher::kPadding) {
+    const off_t at = lseek(fd, 0, SEEK_CUR);
+    if (at >= 0 && at < st.st_size) {
+      if (auto map = MappedFile::Map(fd, static_cast<size_t>(st.st_size)))
+        return std::unique_ptr<Source>(new MappedSource(fd, std::move(name), options,
+                                                        std::move(map), static_cast<uint64_t>(at)));
+    }
   }
   return std::unique_ptr<Source>(new FdSource(fd, std::move(name), options, stream, wake));
 }

@@ -64,6 +64,12 @@ std::vector<Line> ReadAll(const std::string& input, size_t max_line, size_t batc
   // The memory source splits the same way.
   auto mem = MakeMemorySource(input, "m", o);
   EXPECT_EQ(Drain(*mem, with_offsets), out);
+  // So does the file read through a mapping (batches borrow its bytes).
+  rewind(f);
+  o.map_min_bytes = 0;
+  auto mapped = MakeFdSource(fileno(f), "t", o);
+  EXPECT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(Drain(**mapped, with_offsets), out);
   fclose(f);
   return out;
 }
@@ -97,6 +103,45 @@ TEST(LineReader, ManySmallBatches) {
 }
 
 TEST(LineReader, EmptyInput) { EXPECT_TRUE(ReadAll("", 10).empty()); }
+
+// Mapped files: many batches of whole lines, a last line without newline,
+// and a file that shrinks while it is read.
+TEST(LineReader, MappedFileMatchesRead) {
+  std::string input;
+  for (int i = 0; i < 5000; ++i)
+    input += "{\"n\":" + std::to_string(i) + (i % 7 == 0 ? "}\r\n" : i % 11 == 0 ? "}\n\n" : "}\n");
+  input += std::string(9000, 'x') + "\n{\"last\":1}";
+  std::vector<Line> lines = ReadAll(input, 5000, 4096, true);
+  ASSERT_GT(lines.size(), 5000u);
+  EXPECT_EQ(lines.back().text, "{\"last\":1}");
+  // Resumed in the middle.
+  EXPECT_EQ(ReadAll(input, 5000, 4096, true, lines[100].offset, 100).front(), lines[100]);
+}
+
+TEST(LineReader, MappedFileThatShrinksStopsWithAnError) {
+  FILE* f = tmpfile();
+  std::string line = std::string(100, 'a') + "\n";
+  for (int i = 0; i < 20000; ++i) fwrite(line.data(), 1, line.size(), f);
+  fflush(f);
+  rewind(f);
+  FdSourceOptions o;
+  o.batch_bytes = 64 << 10;
+  o.map_min_bytes = 0;
+  auto src = MakeFdSource(fileno(f), "t", o);
+  ASSERT_TRUE(src.ok());
+  EventBatch b;
+  bool got = false;
+  ASSERT_TRUE((*src)->Next(&b, &got).ok());
+  ASSERT_TRUE(got);
+  EXPECT_EQ(b.data()[0], 'a');
+  ASSERT_EQ(ftruncate(fileno(f), 0), 0);
+  // The borrowed bytes are gone with the file: they read as NUL, not SIGBUS.
+  EXPECT_EQ(b.data()[0], '\0');
+  EXPECT_EQ(b.data()[1000], '\0');
+  absl::Status st = (*src)->Next(&b, &got);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  fclose(f);
+}
 
 // A pipe that brings one line and then waits: the line comes out at once,
 // not when a batch is full or the pipe closes (weir filter as a stream stage).

@@ -53,11 +53,11 @@ class EventBatch {
   EventBatch(EventBatch&&) noexcept;
   EventBatch& operator=(EventBatch&&) noexcept;
 
-  std::string_view event(const Event& e) const { return {data_ + e.offset, e.length}; }
+  std::string_view event(const Event& e) const { return {data() + e.offset, e.length}; }
   bool too_long(const Event& e) const { return e.full_length > e.length; }
   const std::vector<Event>& events() const { return events_; }
   bool empty() const { return events_.empty(); }
-  const char* data() const { return data_; }
+  const char* data() const { return view_ ? view_ : data_; }
 
   // Building a batch (sources): drops the events, keeps the buffer.
   void Clear();
@@ -71,6 +71,11 @@ class EventBatch {
   void Truncate(size_t n);
   size_t size() const { return size_; }
   void AddRef(const Event& e) { events_.push_back(e); }
+  // Makes the batch's bytes data[0, size) without copying them: the source
+  // keeps them, and at least Matcher::kPadding readable bytes after them,
+  // until the batch is cleared or destroyed. Reserve, Commit, Add and
+  // Truncate copy them into the batch's own buffer first.
+  void Borrow(const char* data, size_t size);
 
   // Set by the pipeline: batches of one Run() are numbered from 0.
   uint64_t sequence = 0;
@@ -84,7 +89,9 @@ class EventBatch {
  private:
   void Grow(size_t n);
   void Pad();
+  void Own();
   char* data_ = nullptr;
+  const char* view_ = nullptr;  // borrowed bytes (Borrow), or null
   size_t size_ = 0, capacity_ = 0;
   std::vector<Event> events_;
 };
@@ -120,12 +127,18 @@ struct FdSourceOptions {
   // pieces, in order; so the whole line can be kept elsewhere (weir filter
   // --errors) without being buffered here.
   std::function<void(const EventPosition& line, std::string_view rest)> on_cut;
+  // A regular file at least this big is read through a read-only mapping:
+  // batches borrow its bytes instead of copying them (docs/performance.md,
+  // "Reading the input"). SIZE_MAX: always read().
+  uint64_t map_min_bytes = uint64_t{4} << 20;
 };
 
 // NDJSON from a file descriptor (not owned). From a regular file batches
 // hold about batch_bytes; from a pipe, socket or terminal a batch ends at
 // what has come once it holds a whole line. A UTF-8 byte-order mark at the
-// start is skipped.
+// start is skipped. A large regular file is mapped (map_min_bytes); if it
+// shrinks while it is read, Next() fails with DATA_LOSS (the lines read from
+// the vanished part hold NUL bytes: they are reported as not JSON).
 absl::StatusOr<std::unique_ptr<Source>> MakeFdSource(int fd, std::string name,
                                                      const FdSourceOptions& options = {});
 // NDJSON from memory (tests, embedders).
