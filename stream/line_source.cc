@@ -289,7 +289,8 @@ class MappedSource : public Source {
   }
 
   void Done(const EventBatch& batch) override {
-    if (rest_) return rest_->Done(batch);
+    // (rest_ is made on the reading thread; Done may run on another.)
+    if (Source* r = rest_ptr_.load()) return r->Done(batch);
     // In steps of 8 MiB: one madvise per several batches.
     const uint64_t upto =
         std::min<uint64_t>(batch.end_offset, map_->size()) & ~uint64_t{(8 << 20) - 1};

@@ -129,7 +129,7 @@ struct FdSourceOptions {
   std::function<void(const EventPosition& line, std::string_view rest)> on_cut;
   // A regular file at least this big is read through a read-only mapping:
   // batches borrow its bytes instead of copying them (docs/performance.md,
-  // "Reading the input"). SIZE_MAX: always read().
+  // "Reading the input"). UINT64_MAX: always read().
   uint64_t map_min_bytes = uint64_t{4} << 20;
 };
 
