@@ -16,6 +16,15 @@ namespace {
 // anything-but holds predicates; they hold no further ones in practice.
 constexpr int kMaxPredicateDepth = 4;
 
+// The i-th element of a list being decoded again over the previous rule's:
+// reusing it keeps its strings' and vectors' buffers (a clause's path, its
+// predicates), which clearing the list would free and the next rule allocate
+// again. Elements past the decoded count are dropped by the caller.
+template <typename T>
+T& Slot(std::vector<T>& v, size_t i) {
+  return i < v.size() ? v[i] : v.emplace_back();
+}
+
 }  // namespace
 
 uint8_t EncodedRules::DialectCode(std::string_view d) {
@@ -131,13 +140,14 @@ bool EncodedRules::Cursor::GetPredicate(Predicate* p, int depth) {
   const uint8_t open = (head & 0x80) ? r_.U8() : 0;
   p->lo_open = open & 1;
   p->hi_open = (open & 2) != 0;
-  p->excluded.clear();
+  size_t n = 0;
   if (head & 0x40) {
     if (depth >= kMaxPredicateDepth) return false;
-    const size_t n = r_.VarCount(2);
+    n = r_.VarCount(2);
     for (size_t i = 0; i < n; ++i)
-      if (!GetPredicate(&p->excluded.emplace_back(), depth + 1)) return false;
+      if (!GetPredicate(&Slot(p->excluded, i), depth + 1)) return false;
   }
+  p->excluded.resize(n);
   return r_.ok();
 }
 
@@ -169,21 +179,27 @@ bool EncodedRules::Cursor::Next(RuleDef* rule) {
     rule->where.file.clear();
   rule->where.line = static_cast<int>(static_cast<uint32_t>(r_.Var()));
   rule->where.column = static_cast<int>(static_cast<uint32_t>(r_.Var()));
-  rule->condition.any_of.clear();
-  for (size_t i = 0, n = r_.VarCount(2); i < n; ++i) {
-    Conjunction& conj = rule->condition.any_of.emplace_back();
+  // (Counts are bounded by the bytes left: VarCount.)
+  const size_t n = r_.VarCount(2);
+  for (size_t i = 0; i < n; ++i) {
+    Conjunction& conj = Slot(rule->condition.any_of, i);
     conj.array_consistent = r_.U8() != 0;
-    for (size_t j = 0, m = r_.VarCount(3); j < m; ++j) {
-      Clause& clause = conj.all_of.emplace_back();
+    const size_t m = r_.VarCount(3);
+    for (size_t j = 0; j < m; ++j) {
+      Clause& clause = Slot(conj.all_of, j);
       const uint64_t path = r_.Var();
       if (path >= rules_.paths_.size()) return false;
       clause.path = rules_.paths_[path];
       clause.negated = r_.U8() != 0;
-      for (size_t k = 0, q = r_.VarCount(2); k < q; ++k)
-        if (!GetPredicate(&clause.any_of.emplace_back(), 0)) return false;
+      const size_t q = r_.VarCount(2);
+      for (size_t k = 0; k < q; ++k)
+        if (!GetPredicate(&Slot(clause.any_of, k), 0)) return false;
+      clause.any_of.resize(q);
     }
+    conj.all_of.resize(m);
     if (!r_.ok()) return false;
   }
+  rule->condition.any_of.resize(n);
   if (!r_.ok()) return false;
   ++read_;
   ok_ = true;

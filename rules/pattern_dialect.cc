@@ -268,7 +268,7 @@ class PatternLowerer {
 
   // A leaf: a list of values and matchers, any of which may match.
   bool Leaf(const RNode& list, const std::string& path, NodeMark key, Dnf* out) {
-    leaf_path_ = path;
+    leaf_path_ = &path;
     if (list.size() == 0) {
       diags_.Error(list, absl::StrCat("the list of values for '", path,
                                       "' is empty; it would match nothing"));
@@ -289,19 +289,17 @@ class PatternLowerer {
     if (diags_.count() != before) return false;
     // `exists: false` holds when nothing is at the path, which a clause over
     // values cannot say; it becomes its own alternative.
-    if (!preds.empty()) {
-      Clause c;
+    // (Built in place: a braced list would copy each clause once more.)
+    auto add = [&](std::vector<Predicate> any_of, bool negated) {
+      Alternative& alt = out->emplace_back();
+      Clause& c = alt.clauses.emplace_back();
       c.path = path;
-      c.any_of = std::move(preds);
-      out->push_back({{std::move(c)}, {key}});
-    }
-    if (exists_false) {
-      Clause c;
-      c.path = path;
-      c.negated = true;
-      c.any_of.push_back(Make(PredicateKind::kExists, ""));
-      out->push_back({{std::move(c)}, {key}});
-    }
+      c.any_of = std::move(any_of);
+      c.negated = negated;
+      alt.keys.push_back(key);
+    };
+    if (!preds.empty()) add(std::move(preds), false);
+    if (exists_false) add({Make(PredicateKind::kExists, "")}, true);
     return true;
   }
 
@@ -678,13 +676,14 @@ class PatternLowerer {
   void NoteWildcard(const RNode& v, int kind) {
     WildcardBytes b = QuotedWildcard(v.Scalar());
     b.kind = kind;
-    wildcards_.push_back({leaf_path_, v, std::move(b)});
+    wildcards_.push_back({*leaf_path_, v, std::move(b)});
   }
 
  public:
   // EventBridge's complexity limit, per field over all of the rule's
   // wildcards on it; false after reporting a field over the limit.
   bool CheckWildcardComplexity() {
+    if (wildcards_.empty()) return true;
     std::map<std::string, std::vector<size_t>> by_path;
     for (size_t i = 0; i < wildcards_.size(); ++i) by_path[wildcards_[i].path].push_back(i);
     bool ok = true;
@@ -717,7 +716,7 @@ class PatternLowerer {
   DiagSink& diags_;
   const LoadOptions& options_;
   bool too_deep_ = false;
-  std::string leaf_path_;
+  const std::string* leaf_path_ = nullptr;  // the field of the leaf being lowered
   std::vector<WildcardUse> wildcards_;
 };
 
@@ -730,6 +729,7 @@ bool CheckFieldsNamedOnce(const Dnf& dnf, DiagSink& diags) {
   std::vector<std::pair<int, int>> reported;
   std::vector<size_t> order;
   for (const Alternative& alt : dnf) {
+    if (alt.clauses.size() < 2) continue;
     order.resize(alt.clauses.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {

@@ -4,6 +4,7 @@
 #ifndef WEIR_RULES_SCHEMA_H_
 #define WEIR_RULES_SCHEMA_H_
 
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,7 +24,7 @@ bool ValidId(std::string_view s);
 
 // Checks that `node` is a map whose keys are all in `allowed`, with no
 // duplicates; reports each offender.
-bool CheckKeys(const RNode& node, const std::set<std::string>& allowed, const char* what,
+bool CheckKeys(const RNode& node, std::initializer_list<std::string_view> allowed, const char* what,
                DiagSink& diags);
 
 // What the top of a rule file says about the rest of it.
@@ -81,6 +82,9 @@ class RuleFileSchema {
   std::set<std::string> actions_;
   size_t RuleCount() const { return encoded_ ? encoded_->size() : result_.ruleset.rules.size(); }
   EncodedRules* encoded_ = nullptr;
+  // The rule being read when rules are encoded: reused, so that its lists and
+  // strings keep their buffers from one rule to the next.
+  RuleDef scratch_rule_;
   // id -> its first rule: its number, and where it is (file: an index
   // into files_).
   struct FirstAt {

@@ -676,12 +676,19 @@ int Filter(Args& a, FILE* out, FILE* err) {
   }
   if (o.format == Format::kCount) {
     stats.rule_hits.resize(rules->size(), 0);
+    // Formatted in blocks, not by fprintf a line: 100k rules are 100k lines.
+    std::string block;
     for (size_t i = 0; i < rules->size(); ++i) {
       if (!rules->enabled(i)) continue;
       std::string_view id = rules->id(i);
-      fprintf(out, "%.*s\t%llu\n", static_cast<int>(id.size()), id.data(),
-              static_cast<unsigned long long>(stats.rule_hits[i]));
+      block.append(id.data(), id.size());
+      absl::StrAppend(&block, "\t", stats.rule_hits[i], "\n");
+      if (block.size() >= 64 * 1024) {
+        fwrite(block.data(), 1, block.size(), out);
+        block.clear();
+      }
     }
+    fwrite(block.data(), 1, block.size(), out);
   }
   if (FlushFailed(out, o.out_name, err)) rc = 2;
   if (o.errors_file && fclose(o.errors_file) != 0) {
