@@ -6,13 +6,14 @@
 // its deliveries are done. Start() signs the request on the caller's thread
 // and hands it over with curl_multi_wakeup; the delivery thread keeps at most
 // `concurrency` requests of one executor in flight and queues the rest.
-#include <curl/curl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -27,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "actions/builtin.h"
+#include "actions/curl_api.h"
 #include "actions/signature.h"
 #include "weir/actions.h"
 
@@ -36,6 +38,18 @@
 
 namespace weir {
 namespace {
+
+// libcurl once loaded (actions/curl_api.h). Every path here runs after
+// CheckUrl has loaded it for the executor's settings, so a failure now is a
+// broken invariant, not a user's mistake.
+const CurlApi& Curl() {
+  const CurlApi* api = LoadCurl();
+  if (!api) {
+    fprintf(stderr, "weir: internal error: libcurl used before it was loaded\n");
+    std::abort();
+  }
+  return *api;
+}
 
 // This Abseil build has its own string_view type.
 absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -155,24 +169,31 @@ void CheckUrl(Checker& c, const ConfigValue& v, Settings* s) {
       return;
     }
   }
-  CURLU* u = curl_url();
+  // URLs are read by libcurl's own parser, so that what is checked here is
+  // what libcurl will connect to; loading it can fail on a system without it.
+  std::string no_curl;
+  if (!LoadCurl(&no_curl)) {
+    c.Error(v.where, no_curl);
+    return;
+  }
+  CURLU* u = Curl().url();
   auto part = [&](CURLUPart p, unsigned flags = 0) -> std::optional<std::string> {
     char* out = nullptr;
-    if (curl_url_get(u, p, &out, flags) != CURLUE_OK || out == nullptr) return std::nullopt;
+    if (Curl().url_get(u, p, &out, flags) != CURLUE_OK || out == nullptr) return std::nullopt;
     std::string r(out);
-    curl_free(out);
+    Curl().free(out);
     return r;
   };
-  if (curl_url_set(u, CURLUPART_URL, url->c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+  if (Curl().url_set(u, CURLUPART_URL, url->c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
     c.Error(v.where, kForm);
-    curl_url_cleanup(u);
+    Curl().url_cleanup(u);
     return;
   }
   std::optional<std::string> scheme = part(CURLUPART_SCHEME);
   std::optional<std::string> host = part(CURLUPART_HOST);
   std::optional<std::string> port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
   std::optional<std::string> path = part(CURLUPART_PATH);
-  curl_url_cleanup(u);
+  Curl().url_cleanup(u);
   if (!scheme || (*scheme != "http" && *scheme != "https")) {
     c.Error(v.where, absl::StrCat(kForm, " (the scheme must be http or https)"));
     return;
@@ -403,7 +424,7 @@ struct ExecState {
   std::unordered_set<Job*> running;
   std::optional<absl::Time> deadline;  // set by Shutdown
 
-  ~ExecState() { curl_slist_free_all(fixed_headers); }
+  ~ExecState() { Curl().slist_free_all(fixed_headers); }
 };
 
 // Set on the delivery thread: a Start() from a completion callback needs no
@@ -427,7 +448,7 @@ class Loop {
     std::shared_ptr<Loop> loop = current.lock();
     if (!loop) {
       static std::once_flag global;
-      std::call_once(global, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+      std::call_once(global, [] { Curl().global_init(CURL_GLOBAL_DEFAULT); });
       loop = std::shared_ptr<Loop>(new Loop);
       current = loop;
     }
@@ -439,7 +460,7 @@ class Loop {
       std::lock_guard<std::mutex> lock(core_->mu);
       core_->stop = true;
     }
-    curl_multi_wakeup(core_->multi);
+    Curl().multi_wakeup(core_->multi);
     // The last executor may be destroyed by a completion callback, on the
     // delivery thread itself; it then ends on its own.
     if (thread_.get_id() == std::this_thread::get_id()) {
@@ -457,7 +478,7 @@ class Loop {
       core_->incoming.push_back(job);
     }
     // One wakeup per batch of hand-overs: the thread takes them all at once.
-    if (wake && !on_delivery_thread) curl_multi_wakeup(core_->multi);
+    if (wake && !on_delivery_thread) Curl().multi_wakeup(core_->multi);
   }
 
   void Shutdown(std::shared_ptr<ExecState> exec, absl::Time deadline) {
@@ -465,7 +486,7 @@ class Loop {
       std::lock_guard<std::mutex> lock(core_->mu);
       core_->shutdowns.emplace_back(std::move(exec), deadline);
     }
-    curl_multi_wakeup(core_->multi);
+    Curl().multi_wakeup(core_->multi);
   }
 
  private:
@@ -482,8 +503,8 @@ class Loop {
     size_t jobs = 0;  // waiting or running
 
     ~Core() {
-      for (CURL* e : spare) curl_easy_cleanup(e);
-      curl_multi_cleanup(multi);
+      for (CURL* e : spare) Curl().easy_cleanup(e);
+      Curl().multi_cleanup(multi);
     }
     void Run();
     void Begin(Job* job);
@@ -493,8 +514,8 @@ class Loop {
   };
 
   Loop() : core_(std::make_shared<Core>()) {
-    core_->multi = curl_multi_init();
-    curl_multi_setopt(core_->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(kMaxConnections));
+    core_->multi = Curl().multi_init();
+    Curl().multi_setopt(core_->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(kMaxConnections));
     thread_ = std::thread([core = core_] {
       on_delivery_thread = true;
       core->Run();
@@ -524,12 +545,12 @@ void Loop::Core::Run() {
     shut.clear();
 
     int running = 0;
-    curl_multi_perform(multi, &running);
+    Curl().multi_perform(multi, &running);
     int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* msg = Curl().multi_info_read(multi, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
       Job* job = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&job));
+      Curl().easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&job));
       Finish(job, Classify(job, msg->data.result));
     }
 
@@ -560,7 +581,7 @@ void Loop::Core::Run() {
       if (!incoming.empty() || !shutdowns.empty()) continue;  // handed over meanwhile
       if (stop && jobs == 0) return;
     }
-    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+    Curl().multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
 }
 
@@ -580,40 +601,41 @@ void Loop::Core::Send(Job* job) {
   if (!spare.empty()) {
     easy = spare.back();
     spare.pop_back();
-    curl_easy_reset(easy);
+    Curl().easy_reset(easy);
   } else {
-    easy = curl_easy_init();
+    easy = Curl().easy_init();
   }
   job->easy = easy;
   const Settings& s = e->settings;
-  curl_easy_setopt(easy, CURLOPT_URL, s.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, job);
-  curl_easy_setopt(easy, CURLOPT_POST, 1L);
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job->body.data());
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(job->body.size()));
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, &job->nodes[0]);
+  Curl().easy_setopt(easy, CURLOPT_URL, s.url.c_str());
+  Curl().easy_setopt(easy, CURLOPT_PRIVATE, job);
+  Curl().easy_setopt(easy, CURLOPT_POST, 1L);
+  Curl().easy_setopt(easy, CURLOPT_POSTFIELDS, job->body.data());
+  Curl().easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(job->body.size()));
+  Curl().easy_setopt(easy, CURLOPT_HTTPHEADER, &job->nodes[0]);
   long timeout_ms = static_cast<long>(absl::ToInt64Milliseconds(s.timeout));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!s.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, s.ca_file.c_str());
+  Curl().easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  Curl().easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  Curl().easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  Curl().easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  Curl().easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  Curl().easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  Curl().easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  Curl().easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!s.ca_file.empty()) Curl().easy_setopt(easy, CURLOPT_CAINFO, s.ca_file.c_str());
   // The answer's body is not wanted.
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
-                   +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; });
+  Curl().easy_setopt(
+      easy, CURLOPT_WRITEFUNCTION,
+      +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; });
   ++e->in_flight;
   e->running.insert(job);
-  curl_multi_add_handle(multi, easy);
+  Curl().multi_add_handle(multi, easy);
 }
 
 void Loop::Core::Finish(Job* job, Outcome outcome) {
   ExecState* e = job->exec.get();
   if (job->easy != nullptr) {
-    curl_multi_remove_handle(multi, job->easy);
+    Curl().multi_remove_handle(multi, job->easy);
     spare.push_back(job->easy);
     job->easy = nullptr;
     --e->in_flight;
@@ -636,7 +658,7 @@ Outcome Loop::Core::Classify(Job* job, CURLcode rc) {
   Outcome o;
   if (rc == CURLE_OK) {
     long status = 0;
-    curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
+    Curl().easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
     o.status = static_cast<int>(status);
     o.reason = absl::StrCat("HTTP ", status);
     if (status >= 200 && status < 300) {
@@ -645,7 +667,7 @@ Outcome Loop::Core::Classify(Job* job, CURLcode rc) {
     } else if (status == 408 || status == 429 || status >= 500) {
       o.kind = Outcome::Kind::kRetry;
       curl_off_t after = -1;
-      if (curl_easy_getinfo(job->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0) {
+      if (Curl().easy_getinfo(job->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0) {
         // An HTTP date comes back as seconds from now; a far one is capped.
         o.retry_after = std::min(absl::Seconds(after), s.retry.max_backoff);
       }
@@ -668,7 +690,7 @@ Outcome Loop::Core::Classify(Job* job, CURLcode rc) {
       break;
     case CURLE_COULDNT_CONNECT: {
       long err = 0;
-      curl_easy_getinfo(job->easy, CURLINFO_OS_ERRNO, &err);
+      Curl().easy_getinfo(job->easy, CURLINFO_OS_ERRNO, &err);
       o.reason = err == ECONNREFUSED ? std::string("connection refused")
                  : err != 0          ? absl::StrCat("could not connect: ", std::strerror(err))
                                      : std::string("could not connect");
@@ -703,10 +725,10 @@ Outcome Loop::Core::Classify(Job* job, CURLcode rc) {
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
       o.kind = Outcome::Kind::kFailed;
-      o.reason = curl_easy_strerror(rc);
+      o.reason = Curl().easy_strerror(rc);
       break;
     default:
-      o.reason = curl_easy_strerror(rc);  // a fixed text per code
+      o.reason = Curl().easy_strerror(rc);  // a fixed text per code
       break;
   }
   return o;
@@ -811,13 +833,13 @@ class WebhookFactoryImpl : public ExecutorFactory {
       return false;
     };
     curl_slist* list = nullptr;
-    if (!given("Content-Type")) list = curl_slist_append(list, "Content-Type: application/json");
-    if (!given("User-Agent")) list = curl_slist_append(list, "User-Agent: weir/" WEIR_VERSION);
-    list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
+    if (!given("Content-Type")) list = Curl().slist_append(list, "Content-Type: application/json");
+    if (!given("User-Agent")) list = Curl().slist_append(list, "User-Agent: weir/" WEIR_VERSION);
+    list = Curl().slist_append(list, "Expect:");  // no 100-continue round trip
     for (const auto& [k, v] : s->headers)
-      list = curl_slist_append(list, (v.empty() ? absl::StrCat(k, ";")  // curl's form of empty
-                                                : absl::StrCat(k, ": ", v))
-                                         .c_str());
+      list = Curl().slist_append(list, (v.empty() ? absl::StrCat(k, ";")  // curl's form of empty
+                                                  : absl::StrCat(k, ": ", v))
+                                           .c_str());
     state->fixed_headers = list;
     state->timeout_text = absl::FormatDuration(s->timeout);
     state->settings = *std::move(s);

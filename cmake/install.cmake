@@ -49,8 +49,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/weirConfig.cmake
 
 # pkg-config: the libraries in link order. They are static, so their Debian
 # dependencies are in Requires (linked as the shared libraries Debian ships):
-# `pkg-config --cflags --libs weir`. Not Requires.private with --static, which
-# would ask for static builds of libcurl's own dependencies (nghttp2, ssh2, ...).
+# `pkg-config --cflags --libs weir`. libcurl is not among them: webhook actions
+# load it when first used (actions/curl_api.h).
 set(WEIR_PC_LIBS "")
 foreach(t weir_c weir_actions weir_stream weir_rules weir_engine)
   if(t IN_LIST weir_libraries)
@@ -59,7 +59,7 @@ foreach(t weir_c weir_actions weir_stream weir_rules weir_engine)
 endforeach()
 set(WEIR_PC_REQUIRES "simdjson re2 yaml-cpp yaml-0.1 absl_status absl_statusor absl_strings absl_time absl_flat_hash_map absl_synchronization")
 if(TARGET weir_actions)
-  string(APPEND WEIR_PC_REQUIRES " sqlite3 libcurl libcrypto")
+  string(APPEND WEIR_PC_REQUIRES " sqlite3 libcrypto")
 endif()
 # The prefix is found from weir.pc's own place (${pcfiledir}), so that
 # `cmake --install --prefix P` gives a weir.pc that points into P, not at
