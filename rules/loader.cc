@@ -14,6 +14,7 @@
 #include "rules/json_reader.h"
 #include "rules/schema.h"
 #include "rules/yaml_reader.h"
+#include "simdjson.h"
 
 namespace weir {
 
@@ -36,6 +37,10 @@ namespace {
 
 // Offset of the first byte that is not part of valid UTF-8, or npos.
 size_t FirstInvalidUtf8(std::string_view s) {
+  // simdjson's vectorised check first (7 MB of rules: well under a
+  // millisecond, against several for the loop below); the loop then only
+  // finds where a bad file goes wrong.
+  if (simdjson::validate_utf8(s.data(), s.size())) return std::string_view::npos;
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
