@@ -24,6 +24,26 @@ namespace {
 
 constexpr char kBom[] = "\xEF\xBB\xBF";
 
+using OnCut = std::function<void(const EventPosition&, std::string_view)>;
+
+// The line [start, end) of a batch's bytes `data`, `end` at its newline or
+// at the end of the input, as an event at `pos`: without a trailing CR, and
+// cut to max_line (the cut bytes go to on_cut). Both sources below split
+// with it, so that a line is the same event whichever of them reads it.
+void AddWholeLine(EventBatch* b, const char* data, size_t start, size_t end, size_t max_line,
+                  const EventPosition& pos, const OnCut& on_cut) {
+  size_t len = end - start;
+  if (len > 0 && data[end - 1] == '\r') --len;
+  if (len > max_line && on_cut)
+    on_cut(pos, std::string_view(data + start + max_line, end - start - max_line));
+  EventBatch::Event e;
+  e.offset = static_cast<uint32_t>(start);
+  e.length = static_cast<uint32_t>(std::min(len, max_line));
+  e.full_length = len;
+  e.position = pos;
+  b->AddRef(e);
+}
+
 class LineSource : public Source {
  public:
   LineSource(std::string name, const FdSourceOptions& o, bool stream)
@@ -81,7 +101,7 @@ class LineSource : public Source {
   uint64_t read_total_;  // input offset after the last byte read
   uint64_t line_no_;
   bool bom_pending_;
-  std::function<void(const EventPosition&, std::string_view)> on_cut_;
+  OnCut on_cut_;
 };
 
 uint64_t LineSource::SkipRestOfLine(const EventPosition& pos, bool* ends_with_cr) {
@@ -144,12 +164,8 @@ absl::Status LineSource::Next(EventBatch* b, bool* got) {
       size_t end = nl ? static_cast<size_t>(nl - data) : b->size();
       if (!nl && !at_end) break;       // a partial line: needs more input
       if (!nl && end == start) break;  // nothing after the last newline
-      size_t len = end - start;
-      if (len > 0 && data[end - 1] == '\r') --len;
-      if (len > max_line_ && on_cut_)
-        on_cut_(NextPosition(base, start),
-                std::string_view(data + start + max_line_, end - start - max_line_));
-      AddLine(b, base, start, std::min(len, max_line_), len);
+      AddWholeLine(b, data, start, end, max_line_, NextPosition(base, start), on_cut_);
+      ++line_no_;
       start = nl ? end + 1 : end;
       if (!nl) break;
     }
@@ -348,19 +364,11 @@ class MappedSource : public Source {
     while (start < n) {
       const size_t e = static_cast<size_t>(
           static_cast<const char*>(std::memchr(data + start, '\n', n - start)) - data);
-      size_t len = e - start;
-      if (len > 0 && data[e - 1] == '\r') --len;
-      EventBatch::Event ev;
-      ev.offset = static_cast<uint32_t>(start);
-      ev.length = static_cast<uint32_t>(std::min(len, max_line_));
-      ev.full_length = len;
-      ev.position.line = line_no_ + 1;
-      ev.position.offset = pos_ + start;
-      if (len > max_line_ && opts_.on_cut)
-        opts_.on_cut(ev.position,
-                     std::string_view(data + start + max_line_, e - start - max_line_));
+      EventPosition pos;
+      pos.line = line_no_ + 1;
+      pos.offset = pos_ + start;
+      AddWholeLine(b, data, start, e, max_line_, pos, opts_.on_cut);
       ++line_no_;
-      b->AddRef(ev);
       start = e + 1;
     }
     pos_ = end;
