@@ -1,6 +1,7 @@
 // RuleSet::Compile: interns paths, predicates, clauses and conjunctions and
 // builds the per-path indexes.
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -95,8 +96,17 @@ void FinishTrie(std::vector<TrieNode>* nodes) {
   for (TrieNode& n : *nodes) {
     n.few.clear();
     if (n.children.size() > TrieNode::kFewChildren) continue;
-    for (const auto& [name, id] : n.children) n.few.emplace_back(name, id);
-    std::sort(n.few.begin(), n.few.end());  // the same order every run
+    for (const auto& [name, id] : n.children) {
+      TrieNode::FewChild& c = n.few.emplace_back();
+      c.name = name;
+      c.id = id;
+      std::memset(c.head, 0, sizeof c.head);
+      std::memcpy(c.head, name.data(), std::min(name.size(), sizeof c.head));
+    }
+    // The same order every run.
+    std::sort(
+        n.few.begin(), n.few.end(),
+        [](const TrieNode::FewChild& a, const TrieNode::FewChild& b) { return a.name < b.name; });
   }
 }
 

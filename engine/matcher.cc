@@ -308,14 +308,35 @@ class MatcherImpl {
   }
 
   // The key's bytes; unescapes only when the key holds a backslash.
-  bool Key(od::field& field, std::string_view* key) {
+  // *in_event: the key is read in place (no escapes), so that the event's
+  // padding follows it.
+  bool Key(od::field& field, std::string_view* key, bool* in_event) {
     const char* p = field.key().raw();
     if (const char* q = PlainStringEnd(p)) {
       *key = std::string_view(p, static_cast<size_t>(q - p));
+      *in_event = true;
       return true;
     }
+    *in_event = false;
     auto err = field.unescaped_key().get(*key);
     return err ? Fail(err) : true;
+  }
+
+  // Whether key starts with c's name (n bytes, key at least as long).
+  static bool StartsWithName(std::string_view key, bool in_event, const TrieNode::FewChild& c,
+                             size_t n) {
+#if defined(__SSE2__)
+    if (in_event && n <= 16) {
+      // Reads 16 bytes of the key: past its end lies the rest of the event
+      // and its padding.
+      const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.data()));
+      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c.head));
+      const unsigned eq = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(k, h)));
+      const unsigned want = n == 16 ? 0xFFFFu : (1u << n) - 1;
+      return (eq & want) == want;
+    }
+#endif
+    return std::memcmp(key.data(), c.name.data(), n) == 0;
   }
 
   bool VisitObject(od::object& obj, uint32_t node_id, uint32_t ctx) {
@@ -336,7 +357,8 @@ class MatcherImpl {
       od::field field;
       if (auto e = std::move(fr).get(field)) return Fail(e);
       std::string_view key;
-      if (!Key(field, &key)) return false;
+      bool in_event;
+      if (!Key(field, &key, &in_event)) return false;
       // The child the key (or its part before the first dot) names.
       uint32_t target = kNone;
       size_t dot = std::string_view::npos;
@@ -347,13 +369,13 @@ class MatcherImpl {
       } else {
         // A few children: compared, not hashed, and no scan for a dot in
         // the many keys that name none of them. Names hold no dots.
-        for (const auto& [name, id] : node.few) {
-          const size_t n = name.size();
-          // The first byte rejects most names without a call to memcmp.
-          if (n > 0 && (key.empty() || key[0] != name[0])) continue;
-          if (key.size() >= n && std::memcmp(key.data(), name.data(), n) == 0 &&
+        for (const TrieNode::FewChild& c : node.few) {
+          const size_t n = c.name.size();
+          // The first byte rejects most names.
+          if (n > 0 && (key.empty() || key[0] != c.name[0])) continue;
+          if (key.size() >= n && StartsWithName(key, in_event, c, n) &&
               (key.size() == n || key[n] == '.')) {
-            target = id;
+            target = c.id;
             if (key.size() > n) dot = n;
             break;
           }

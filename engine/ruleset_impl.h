@@ -85,18 +85,24 @@ struct GlobIndex {
     return exact.empty() && prefix.empty() && suffix.empty() && any.empty() && infix.empty() &&
            set_preds.empty();
   }
+  // The few lists are compared first byte (last, for suffixes) first: most
+  // literals fail there, and a call to memcmp for each was a tenth of
+  // matching CityLots against the mixed set (docs/performance.md).
+  static bool SameAt(std::string_view s, const std::string& lit, size_t i, size_t j) {
+    return lit.empty() || s[i] == lit[j];
+  }
   template <typename Fire>
   void Match(std::string_view s, std::vector<int>* re_hits, Fire&& fire) const {
     if (!exact_few.empty()) {
       for (const auto& [lit, id] : exact_few)
-        if (s == lit) fire(id);
+        if (s.size() == lit.size() && SameAt(s, lit, 0, 0) && s == lit) fire(id);
     } else if (!exact.empty()) {
       auto it = exact.find(s);
       if (it != exact.end()) fire(it->second);
     }
     if (!prefix_few.empty()) {
       for (const auto& [lit, id] : prefix_few)
-        if (s.starts_with(lit)) fire(id);
+        if (s.size() >= lit.size() && SameAt(s, lit, 0, 0) && s.starts_with(lit)) fire(id);
     } else {
       for (uint32_t len : prefix_lens) {
         if (len > s.size()) break;
@@ -106,7 +112,9 @@ struct GlobIndex {
     }
     if (!suffix_few.empty()) {
       for (const auto& [lit, id] : suffix_few)
-        if (s.ends_with(lit)) fire(id);
+        if (s.size() >= lit.size() && SameAt(s, lit, s.size() - 1, lit.size() - 1) &&
+            s.ends_with(lit))
+          fire(id);
     } else {
       for (uint32_t len : suffix_lens) {
         if (len > s.size()) break;
@@ -205,7 +213,15 @@ struct TrieNode {
   // 12 covers objects like CityLots' properties (9 keys, mostly distinct
   // first bytes), where comparing first bytes beats hashing every key.
   static constexpr size_t kFewChildren = 12;
-  std::vector<std::pair<std::string, uint32_t>> few;
+  struct FewChild {
+    std::string name;
+    uint32_t id;
+    // The name's first 16 bytes, zero-filled: a key is compared with it in
+    // one 16-byte load (keys read in place sit in a padded event), not by a
+    // call to memcmp per key.
+    char head[16];
+  };
+  std::vector<FewChild> few;
   uint32_t leaf = kNone;
   std::string path;        // dotted, for DebugString
 };
