@@ -122,7 +122,11 @@ class PatternLowerer {
                                                          "' is empty: name at least one field"));
       return false;
     }
-    Dnf result(1);
+    // The AND of the fields' DNFs; until the first field is lowered, the
+    // neutral one alternative without clauses, left implicit so that the
+    // first field's DNF is moved in rather than multiplied by it.
+    Dnf result;
+    bool first = true;
     // Field names already seen (views into the tree): a short list, as most
     // objects have a few fields; a set for big ones.
     std::vector<std::string_view> seen;
@@ -161,7 +165,10 @@ class PatternLowerer {
                                          "or contain '..'"));
           continue;
         }
-        std::string path = prefix.empty() ? name : absl::StrCat(prefix, ".", name);
+        std::string path;
+        path.reserve(prefix.size() + 1 + name.size());
+        if (!prefix.empty()) path.append(prefix).push_back('.');
+        path.append(name);
         if (value.IsMap()) {
           if (!Object(value, path, {scope.in_or, false, scope.depth + 1}, &sub)) continue;
         } else if (value.IsSequence()) {
@@ -177,9 +184,19 @@ class PatternLowerer {
           continue;
         }
       }
-      if (!Product(&result, std::move(sub), value)) return false;
+      if (first) {
+        if (sub.size() > options_.max_conjunctions_per_rule) {
+          TooMany(value);
+          return false;
+        }
+        result = std::move(sub);
+        first = false;
+      } else if (!Product(&result, std::move(sub), value)) {
+        return false;
+      }
     }
     if (diags_.count() != before) return false;
+    if (first) result.resize(1);
     *out = std::move(result);
     return true;
   }

@@ -351,7 +351,28 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
     rule.condition.any_of.clear();
     rule.actions.clear();
   }
-  auto id = r["id"];
+  // The rule's keys in one pass (the first of a repeated key, as r[key]
+  // gives); CheckKeys reports the odd ones, and runs only when there are.
+  RNode id, description, enabled, actions;
+  RNode conditions[3];  // filter, events, pattern
+  static constexpr const char* kDialects[3] = {"filter", "events", "pattern"};
+  bool odd_keys = false;
+  for (const auto& kv : r) {
+    const std::string_view k = kv.first.IsScalar() ? std::string_view(kv.first.Scalar()) : "";
+    RNode* slot = k == "id"            ? &id
+                  : k == "pattern"     ? &conditions[2]
+                  : k == "filter"      ? &conditions[0]
+                  : k == "events"      ? &conditions[1]
+                  : k == "actions"     ? &actions
+                  : k == "description" ? &description
+                  : k == "enabled"     ? &enabled
+                                       : nullptr;
+    if (!slot || *slot) {
+      odd_keys = true;
+      continue;
+    }
+    *slot = kv.second;
+  }
   if (!id) {
     anon.Error(r, "rule has no 'id'");
   } else if (!id.IsScalar() ||
@@ -378,8 +399,9 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   rule.where.file.assign(file);
   rule.where.line = mark.line >= 0 ? mark.line + 1 : 0;  // as DiagSink::Where
   rule.where.column = mark.column >= 0 ? mark.column + 1 : 0;
-  CheckKeys(r, {"id", "description", "enabled", "filter", "events", "pattern", "actions"}, "a rule",
-            d);
+  if (odd_keys)
+    CheckKeys(r, {"id", "description", "enabled", "filter", "events", "pattern", "actions"},
+              "a rule", d);
   if (!rule.id.empty()) {
     if (files_.empty() || files_.back() != rule.where.file) files_.push_back(rule.where.file);
     auto [it, inserted] = ids_.emplace(rule.id, FirstAt{static_cast<uint32_t>(RuleCount()),
@@ -393,19 +415,20 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
                                  : absl::StrCat("duplicate rule id (first defined in ", file, ")"));
     }
   }
-  if (auto v = r["description"]) {
+  if (const RNode& v = description) {
     if (!v.IsScalar()) d.Error(v, "'description' must be a string");
     else rule.description = v.Scalar();
   }
-  if (auto v = r["enabled"]) {
+  if (const RNode& v = enabled) {
     ScalarKind k = v.IsScalar() ? KindOf(v) : ScalarKind::kString;
     if (k == ScalarKind::kTrue) rule.enabled = true;
     else if (k == ScalarKind::kFalse) rule.enabled = false;
     else d.Error(v, "'enabled' must be true or false");
   }
   int dialects = 0;
-  for (const char* dialect : {"filter", "events", "pattern"}) {
-    auto c = r[dialect];
+  for (int k = 0; k < 3; ++k) {
+    const char* dialect = kDialects[k];
+    const RNode& c = conditions[k];
     if (!c) continue;
     if (++dialects > 1) {
       d.Error(c, "a rule has exactly one of 'filter', 'events', 'pattern'");
@@ -423,7 +446,7 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   }
   if (dialects == 0)
     d.Error(r, "rule has no condition: give one of 'filter', 'events', 'pattern'");
-  if (auto a = r["actions"]) ReadRuleActions(a, d, &rule);
+  if (actions) ReadRuleActions(actions, d, &rule);
   if (encoded_)
     encoded_->Add(rule);
   else
