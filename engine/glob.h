@@ -31,7 +31,11 @@ bool ParseGlob(std::string_view text, Glob* glob, std::string* error);
 // Whether canonical glob text is a plain literal (no star, no escape): it
 // matches exactly itself, and ParseGlob would give that one literal.
 inline bool IsLiteralGlob(std::string_view text) {
-  return text.find_first_of("*\\") == std::string_view::npos;
+  // (find_first_of calls memchr once per byte: a compile of 100k values
+  // made 700k calls.)
+  for (char c : text)
+    if (c == '*' || c == '\\') return false;
+  return true;
 }
 
 bool GlobMatch(const Glob& glob, std::string_view s);
