@@ -129,9 +129,10 @@ class PatternLowerer {
     bool first = true;
     // Field names already seen (views into the tree): a short list, as most
     // objects have a few fields; a set for big ones.
-    std::vector<std::string_view> seen;
+    std::string_view seen[16];
+    size_t n_seen = 0;
     std::set<std::string_view> seen_many;
-    const bool many = node.size() > 16;
+    const bool many = node.size() > std::size(seen);
     for (const auto& kv : node) {
       const RNode& key = kv.first;
       const RNode& value = kv.second;
@@ -141,8 +142,8 @@ class PatternLowerer {
       }
       const std::string& name = key.Scalar();
       const bool repeated = many ? !seen_many.insert(name).second
-                                 : std::find(seen.begin(), seen.end(), name) != seen.end();
-      if (!many && !repeated) seen.push_back(name);
+                                 : std::find(seen, seen + n_seen, name) != seen + n_seen;
+      if (!many && !repeated) seen[n_seen++] = name;
       if (repeated) {
         diags_.Error(key, absl::StrCat("field '", name, "' appears twice in this pattern object"));
         continue;
