@@ -173,7 +173,7 @@ class PatternLowerer {
         if (value.IsMap()) {
           if (!Object(value, path, {scope.in_or, false, scope.depth + 1}, &sub)) continue;
         } else if (value.IsSequence()) {
-          if (!Leaf(value, path, key.Mark(), &sub)) continue;
+          if (!Leaf(value, std::move(path), key.Mark(), &sub)) continue;
         } else {
           std::string hint;
           if (IsOperator(name))
@@ -285,7 +285,8 @@ class PatternLowerer {
   }
 
   // A leaf: a list of values and matchers, any of which may match.
-  bool Leaf(const RNode& list, const std::string& path, NodeMark key, Dnf* out) {
+  // (`path` is taken: the last clause made keeps it.)
+  bool Leaf(const RNode& list, std::string path, NodeMark key, Dnf* out) {
     leaf_path_ = &path;
     if (list.size() == 0) {
       diags_.Error(list, absl::StrCat("the list of values for '", path,
@@ -308,16 +309,16 @@ class PatternLowerer {
     // `exists: false` holds when nothing is at the path, which a clause over
     // values cannot say; it becomes its own alternative.
     // (Built in place: a braced list would copy each clause once more.)
-    auto add = [&](std::vector<Predicate> any_of, bool negated) {
+    auto add = [&](std::vector<Predicate> any_of, bool negated, bool last) {
       Alternative& alt = out->emplace_back();
       Clause& c = alt.clauses.emplace_back();
-      c.path = path;
+      c.path = last ? std::move(path) : path;
       c.any_of = std::move(any_of);
       c.negated = negated;
       alt.keys.push_back(key);
     };
-    if (!preds.empty()) add(std::move(preds), false);
-    if (exists_false) add({Make(PredicateKind::kExists, "")}, true);
+    if (!preds.empty()) add(std::move(preds), false, !exists_false);
+    if (exists_false) add({Make(PredicateKind::kExists, "")}, true, true);
     return true;
   }
 
