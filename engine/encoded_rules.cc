@@ -45,8 +45,11 @@ std::string_view EncodedRules::DialectName(uint8_t code) {
 }
 
 uint32_t EncodedRules::PathIndex(const std::string& path) {
+  // Rules often come in runs on one path: no hashing for those.
+  if (last_path_ < paths_.size() && paths_[last_path_] == path) return last_path_;
   auto [it, added] = path_index_.try_emplace(path, static_cast<uint32_t>(paths_.size()));
   if (added) paths_.push_back(path);
+  last_path_ = it->second;
   return it->second;
 }
 

@@ -104,6 +104,7 @@ class EncodedRules {
   size_t total_ = 0;
   std::vector<std::string> paths_;
   absl::flat_hash_map<std::string, uint32_t> path_index_;
+  uint32_t last_path_ = UINT32_MAX;  // the path PathIndex gave last
   std::vector<std::string> files_;  // 1-based in the bytes; 0 is none
   size_t count_ = 0;
   size_t conjs_ = 0, clauses_ = 0, preds_ = 0, id_bytes_ = 0;
