@@ -4,8 +4,18 @@
 
 #include <cstdlib>
 
+// The libcurl weir was built against (actions/CMakeLists.txt), e.g.
+// libcurl-gnutls.so.4 when built with libcurl4-gnutls-dev.
+#ifndef WEIR_LIBCURL_SONAME
+#define WEIR_LIBCURL_SONAME "libcurl.so.4"
+#endif
+
 namespace weir {
 namespace {
+
+// What weir asks of libcurl: curl_multi_poll and curl_multi_wakeup (7.68) and
+// CURLOPT_PROTOCOLS_STR, which keeps webhooks to http and https (7.85).
+constexpr unsigned kMinVersion = 0x075500;
 
 struct Loaded {
   CurlApi api{};
@@ -19,7 +29,7 @@ template <typename F>
 bool Get(void* lib, const char* name, F* out, std::string* error) {
   void* sym = dlsym(lib, name);
   if (!sym) {
-    *error = std::string("webhook actions need libcurl 7.68 or later: the loaded libcurl has no ") +
+    *error = std::string("webhook actions need libcurl 7.85 or later: the loaded libcurl has no ") +
              name;
     return false;
   }
@@ -31,7 +41,7 @@ Loaded Load() {
   Loaded l;
   // WEIR_LIBCURL names another build of libcurl 4 (a path or a file name).
   const char* env = std::getenv("WEIR_LIBCURL");
-  const std::string name = env && *env ? env : "libcurl.so.4";
+  const std::string name = env && *env ? env : WEIR_LIBCURL_SONAME;
   // RTLD_LOCAL: libcurl's symbols stay out of the process's global scope.
   void* lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
@@ -63,6 +73,16 @@ Loaded Load() {
          Get(lib, "curl_url", &a.url, &e) && Get(lib, "curl_url_cleanup", &a.url_cleanup, &e) &&
          Get(lib, "curl_url_get", &a.url_get, &e) && Get(lib, "curl_url_set", &a.url_set, &e) &&
          Get(lib, "curl_free", &a.free, &e);
+  if (l.ok) {
+    decltype(&::curl_version_info) version_info = nullptr;
+    l.ok = Get(lib, "curl_version_info", &version_info, &e);
+    const curl_version_info_data* v = l.ok ? version_info(CURLVERSION_NOW) : nullptr;
+    if (l.ok && (!v || v->version_num < kMinVersion)) {
+      l.ok = false;
+      e = std::string("webhook actions need libcurl 7.85 or later; ") + name + " is " +
+          (v && v->version ? v->version : "older");
+    }
+  }
   // The library stays loaded for the life of the process (the delivery
   // thread may use it until exit), as a linked one would.
   return l;

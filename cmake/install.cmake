@@ -60,6 +60,10 @@ endforeach()
 set(WEIR_PC_REQUIRES "simdjson re2 yaml-cpp yaml-0.1 absl_status absl_statusor absl_strings absl_time absl_flat_hash_map absl_synchronization")
 if(TARGET weir_actions)
   string(APPEND WEIR_PC_REQUIRES " sqlite3 libcrypto")
+  # dlopen (of libcurl): in libc from glibc 2.34, in libdl before.
+  foreach(dl IN LISTS CMAKE_DL_LIBS)
+    string(APPEND WEIR_PC_LIBS " -l${dl}")
+  endforeach()
 endif()
 # The prefix is found from weir.pc's own place (${pcfiledir}), so that
 # `cmake --install --prefix P` gives a weir.pc that points into P, not at

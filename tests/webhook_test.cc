@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <map>
@@ -167,7 +168,12 @@ std::unique_ptr<Executor> MakeOk(const std::string& settings) {
   std::vector<Diagnostic> diags;
   std::unique_ptr<Executor> e = Make(settings, &diags);
   for (const auto& d : diags) ADD_FAILURE() << d.ToString();
-  EXPECT_NE(e, nullptr);
+  if (!e) {
+    // Callers use the executor: stop here rather than crash on it.
+    ADD_FAILURE() << "the webhook executor was not created";
+    fprintf(stderr, "webhook_test: the webhook executor was not created; see above\n");
+    std::abort();
+  }
   return e;
 }
 
