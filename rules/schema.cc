@@ -67,7 +67,7 @@ bool ValidId(std::string_view s) {
   return true;
 }
 
-bool CheckKeys(const RNode& node, std::initializer_list<std::string_view> allowed, const char* what,
+bool CheckKeys(const RNode& node, absl::Span<const std::string_view> allowed, const char* what,
                DiagSink& diags) {
   bool ok = true;
   // Short lists, looked up once a key per rule: a linear search beats a set
@@ -353,26 +353,21 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   }
   // The rule's keys in one pass (the first of a repeated key, as r[key]
   // gives); CheckKeys reports the odd ones, and runs only when there are.
-  RNode id, description, enabled, actions;
-  RNode conditions[3];  // filter, events, pattern
-  static constexpr const char* kDialects[3] = {"filter", "events", "pattern"};
+  static constexpr std::string_view kRuleKeys[] = {"id",     "description", "enabled", "filter",
+                                                   "events", "pattern",     "actions"};
+  enum { kId, kDescription, kEnabled, kFilter, kEvents, kPattern, kActions, kKeys };
+  RNode found[kKeys];
   bool odd_keys = false;
   for (const auto& kv : r) {
     const std::string_view k = kv.first.IsScalar() ? std::string_view(kv.first.Scalar()) : "";
-    RNode* slot = k == "id"            ? &id
-                  : k == "pattern"     ? &conditions[2]
-                  : k == "filter"      ? &conditions[0]
-                  : k == "events"      ? &conditions[1]
-                  : k == "actions"     ? &actions
-                  : k == "description" ? &description
-                  : k == "enabled"     ? &enabled
-                                       : nullptr;
-    if (!slot || *slot) {
+    const size_t i = static_cast<size_t>(std::find(kRuleKeys, kRuleKeys + kKeys, k) - kRuleKeys);
+    if (i == kKeys || found[i]) {
       odd_keys = true;
       continue;
     }
-    *slot = kv.second;
+    found[i] = kv.second;
   }
+  const RNode& id = found[kId];
   if (!id) {
     anon.Error(r, "rule has no 'id'");
   } else if (!id.IsScalar() ||
@@ -399,9 +394,7 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   rule.where.file.assign(file);
   rule.where.line = mark.line >= 0 ? mark.line + 1 : 0;  // as DiagSink::Where
   rule.where.column = mark.column >= 0 ? mark.column + 1 : 0;
-  if (odd_keys)
-    CheckKeys(r, {"id", "description", "enabled", "filter", "events", "pattern", "actions"},
-              "a rule", d);
+  if (odd_keys) CheckKeys(r, kRuleKeys, "a rule", d);
   if (!rule.id.empty()) {
     if (files_.empty() || files_.back() != rule.where.file) files_.push_back(rule.where.file);
     auto [it, inserted] = ids_.emplace(rule.id, FirstAt{static_cast<uint32_t>(RuleCount()),
@@ -415,20 +408,20 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
                                  : absl::StrCat("duplicate rule id (first defined in ", file, ")"));
     }
   }
-  if (const RNode& v = description) {
+  if (const RNode& v = found[kDescription]) {
     if (!v.IsScalar()) d.Error(v, "'description' must be a string");
     else rule.description = v.Scalar();
   }
-  if (const RNode& v = enabled) {
+  if (const RNode& v = found[kEnabled]) {
     ScalarKind k = v.IsScalar() ? KindOf(v) : ScalarKind::kString;
     if (k == ScalarKind::kTrue) rule.enabled = true;
     else if (k == ScalarKind::kFalse) rule.enabled = false;
     else d.Error(v, "'enabled' must be true or false");
   }
   int dialects = 0;
-  for (int k = 0; k < 3; ++k) {
-    const char* dialect = kDialects[k];
-    const RNode& c = conditions[k];
+  for (int k : {kFilter, kEvents, kPattern}) {
+    const std::string_view dialect = kRuleKeys[k];
+    const RNode& c = found[k];
     if (!c) continue;
     if (++dialects > 1) {
       d.Error(c, "a rule has exactly one of 'filter', 'events', 'pattern'");
@@ -446,7 +439,7 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   }
   if (dialects == 0)
     d.Error(r, "rule has no condition: give one of 'filter', 'events', 'pattern'");
-  if (actions) ReadRuleActions(actions, d, &rule);
+  if (found[kActions]) ReadRuleActions(found[kActions], d, &rule);
   if (encoded_)
     encoded_->Add(rule);
   else

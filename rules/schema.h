@@ -4,7 +4,6 @@
 #ifndef WEIR_RULES_SCHEMA_H_
 #define WEIR_RULES_SCHEMA_H_
 
-#include <initializer_list>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/types/span.h"
 #include "engine/encoded_rules.h"
 #include "rules/action_schema.h"
 #include "rules/frontend.h"
@@ -24,7 +24,7 @@ bool ValidId(std::string_view s);
 
 // Checks that `node` is a map whose keys are all in `allowed`, with no
 // duplicates; reports each offender.
-bool CheckKeys(const RNode& node, std::initializer_list<std::string_view> allowed, const char* what,
+bool CheckKeys(const RNode& node, absl::Span<const std::string_view> allowed, const char* what,
                DiagSink& diags);
 
 // What the top of a rule file says about the rest of it.
