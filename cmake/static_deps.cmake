@@ -14,6 +14,19 @@
 option(WEIR_STATIC_DEPS
        "Link Abseil, RE2, yaml-cpp, libyaml and SQLite statically when their archives exist" ON)
 
+# weir_archive_of(PATH OUT): the archive beside a shared object PATH
+# (libX.so[.N...] -> libX.a) when it exists, else PATH.
+function(weir_archive_of path out)
+  set(result "${path}")
+  if(path MATCHES "^/.*\\.so(\\.[0-9.]+)?$")
+    string(REGEX REPLACE "\\.so(\\.[0-9.]+)?$" ".a" archive "${path}")
+    if(EXISTS "${archive}")
+      set(result "${archive}")
+    endif()
+  endif()
+  set(${out} "${result}" PARENT_SCOPE)
+endfunction()
+
 # weir_prefer_archives(TARGET...): for each imported target, a shared object
 # it names (its location, or a path among its link libraries) is replaced by
 # the archive beside it (libX.so[.N...] -> libX.a), when that exists.
@@ -39,8 +52,8 @@ function(weir_prefer_archives)
       foreach(prop IN LISTS props)
         get_target_property(loc ${target} ${prop})
         if(loc)
-          string(REGEX REPLACE "\\.so(\\.[0-9.]+)?$" ".a" archive "${loc}")
-          if(NOT archive STREQUAL loc AND EXISTS "${archive}")
+          weir_archive_of("${loc}" archive)
+          if(NOT archive STREQUAL loc)
             set_target_properties(${target} PROPERTIES ${prop} "${archive}")
             # Not a shared library any more: no soname to record.
             set_property(TARGET ${target} PROPERTY IMPORTED_NO_SONAME TRUE)
@@ -52,12 +65,7 @@ function(weir_prefer_archives)
     if(libs)
       set(out)
       foreach(lib IN LISTS libs)
-        if(lib MATCHES "^/.*\\.so(\\.[0-9.]+)?$")
-          string(REGEX REPLACE "\\.so(\\.[0-9.]+)?$" ".a" archive "${lib}")
-          if(EXISTS "${archive}")
-            set(lib "${archive}")
-          endif()
-        endif()
+        weir_archive_of("${lib}" lib)
         list(APPEND out "${lib}")
       endforeach()
       set_target_properties(${target} PROPERTIES INTERFACE_LINK_LIBRARIES "${out}")
