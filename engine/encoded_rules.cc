@@ -116,6 +116,54 @@ void EncodedRules::Add(const RuleDef& rule) {
   ++count_;
 }
 
+EncodedRules EncodedRules::Seeded() const {
+  EncodedRules e;
+  e.paths_ = paths_;
+  e.path_index_ = path_index_;
+  e.files_ = files_;
+  e.seed_paths_ = paths_.size();
+  e.seed_files_ = files_.size();
+  return e;
+}
+
+namespace {
+
+// Whether the names `other` added past its first `seed` agree with those
+// `mine` has at the same numbers (either may have added more).
+bool SameNumbers(const std::vector<std::string>& mine, const std::vector<std::string>& other,
+                 size_t seed) {
+  if (mine.size() < seed || other.size() < seed) return false;
+  for (size_t i = seed; i < std::min(mine.size(), other.size()); ++i)
+    if (mine[i] != other[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+void EncodedRules::Append(EncodedRules&& other) {
+  if (!SameNumbers(paths_, other.paths_, other.seed_paths_) ||
+      !SameNumbers(files_, other.files_, other.seed_files_)) {
+    RuleDef rule;
+    Cursor cursor(other);
+    while (cursor.Next(&rule)) Add(rule);
+    return;
+  }
+  for (size_t i = paths_.size(); i < other.paths_.size(); ++i) {
+    path_index_.try_emplace(other.paths_[i], static_cast<uint32_t>(i));
+    paths_.push_back(std::move(other.paths_[i]));
+  }
+  for (size_t i = files_.size(); i < other.files_.size(); ++i)
+    files_.push_back(std::move(other.files_[i]));
+  for (std::string& block : other.blocks_) blocks_.push_back(std::move(block));
+  count_ += other.count_;
+  total_ += other.total_;
+  conjs_ += other.conjs_;
+  clauses_ += other.clauses_;
+  preds_ += other.preds_;
+  id_bytes_ += other.id_bytes_;
+  other = EncodedRules();
+}
+
 void EncodedRules::Rewind(const Mark& m) {
   count_ = m.count;
   blocks_.resize(m.blocks);

@@ -23,6 +23,14 @@ namespace weir {
 class EncodedRules {
  public:
   void Add(const RuleDef& rule);
+  // An empty object that numbers paths and files as this one does now, for
+  // rules encoded elsewhere (on another thread) and then appended here.
+  EncodedRules Seeded() const;
+  // Adds other's rules after these. Their bytes move as they are when
+  // other was Seeded() from this and the paths and files both added since
+  // agree on their numbers (as when they read parts of one file on one
+  // path); else they are decoded and encoded again.
+  void Append(EncodedRules&& other);
   size_t size() const { return count_; }
   size_t byte_size() const { return total_; }
   // Conjunctions, clauses and predicates of the enabled rules, and the
@@ -106,6 +114,7 @@ class EncodedRules {
   absl::flat_hash_map<std::string, uint32_t> path_index_;
   uint32_t last_path_ = UINT32_MAX;  // the path PathIndex gave last
   std::vector<std::string> files_;  // 1-based in the bytes; 0 is none
+  size_t seed_paths_ = 0, seed_files_ = 0;  // paths_ and files_ from Seeded()
   size_t count_ = 0;
   size_t conjs_ = 0, clauses_ = 0, preds_ = 0, id_bytes_ = 0;
 };

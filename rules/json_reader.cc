@@ -2,11 +2,16 @@
 #include "rules/json_reader.h"
 
 #include <algorithm>
+#include <functional>
 #include <cstdint>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <memory>
+#include <span>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,16 +24,24 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-// Where the top-level "rules" array is and where to cut it into pieces of
-// about kPieceBytes between elements, found by a scan that knows only
-// strings and brackets. Each piece is then parsed on its own: simdjson's
-// buffers are several times the size of what it parses, which for a whole
-// large file is several times the file.
-constexpr size_t kPieceBytes = size_t{1} << 20;
+// Where the top-level "rules" array is and where to cut it into pieces
+// between elements, found by a scan that knows only strings and brackets.
+// Each piece is then parsed on its own: simdjson's buffers are several times
+// the size of what it parses, which for a whole large file is several times
+// the file. Pieces are at most 1 MiB, and a sixteenth of the file at least
+// 64 KiB, so that they can be shared out among threads evenly.
+size_t PieceBytes(size_t text_size) {
+  return std::clamp(text_size / 16, size_t{64} << 10, size_t{1} << 20);
+}
+
+struct RulesPiece {
+  size_t begin, end;  // [begin, end) of a run of elements
+  size_t elements;
+};
 
 struct RulesSplit {
-  size_t open = 0, close = 0;                     // the array's '[' and ']'
-  std::vector<std::pair<size_t, size_t>> pieces;  // [begin, end) of runs of elements
+  size_t open = 0, close = 0;  // the array's '[' and ']'
+  std::vector<RulesPiece> pieces;
   size_t elements = 0;
 };
 
@@ -69,7 +82,8 @@ size_t StringEnd(std::string_view t, size_t j) {
 // holding an array, two of them, unbalanced brackets): the other readers
 // then read it, and report what is wrong.
 bool SplitRules(std::string_view t, RulesSplit* out) {
-  size_t depth = 0, piece = 0;
+  const size_t piece_bytes = PieceBytes(t.size());
+  size_t depth = 0, piece = 0, piece_elements = 0;
   bool found = false, in_rules = false, any = false;
   for (size_t i = 0; i < t.size(); ++i) {
     const char c = t[i];
@@ -98,8 +112,8 @@ bool SplitRules(std::string_view t, RulesSplit* out) {
       if (depth == 0) return false;
       if (in_rules && depth == 2) {
         out->close = i;
-        out->pieces.emplace_back(piece, i);
         if (any) ++out->elements;
+        out->pieces.push_back({piece, i, out->elements - piece_elements});
         in_rules = false;
       }
       --depth;
@@ -107,9 +121,10 @@ bool SplitRules(std::string_view t, RulesSplit* out) {
       if (c == ',') {
         ++out->elements;
         any = false;
-        if (i - piece >= kPieceBytes) {
-          out->pieces.emplace_back(piece, i);
+        if (i - piece >= piece_bytes) {
+          out->pieces.push_back({piece, i, out->elements - piece_elements});
           piece = i + 1;
+          piece_elements = out->elements;
         }
       } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
         any = true;
@@ -125,13 +140,11 @@ class JsonReader {
 
   NodeMark too_deep() const { return too_deep_; }
 
-  bool Read(std::string_view text, RuleFileVisitor* visitor) {
+  bool Read(std::string_view text, size_t threads, RuleFileVisitor* visitor) {
     RulesSplit split;
     if (!SplitRules(text, &split)) return false;
     lines_.Reset(text.data(), text.size());
     kid_stack_.clear();
-    od::parser parser;
-    od::document doc;
     // Pass 1: everything but the rules (uri_fields must be known first),
     // from the text with an empty rules array.
     {
@@ -139,8 +152,9 @@ class JsonReader {
       top_text.append(text.data() + split.close, text.size() - split.close);
       simdjson::padded_string json(top_text);
       Place(json.data(), 0, split.open + 1, split.close - split.open - 1);
+      od::document doc;
       od::object root;
-      if (parser.iterate(json).get(doc) || doc.get_object().get(root)) return false;
+      if (parser_.iterate(json).get(doc) || doc.get_object().get(root)) return false;
       NodeTree top_tree;
       uint32_t top;
       bool have_rules = false;
@@ -151,22 +165,87 @@ class JsonReader {
       if (!have_rules) return false;
       if (!visitor->Top(top_tree.Node(top))) return false;
     }
-    // Pass 2: each rule on its own, in one reused tree, a piece of the array
-    // at a time.
-    lines_.Rewind();
+    // Pass 2: the rules, on up to `threads` threads for a large file, each
+    // a run of pieces of about the same size, the first on this thread.
+    const std::span<const RulesPiece> all = split.pieces;
+    const size_t parts = text.size() < kParallelJsonBytes ? 1 : std::min(threads, all.size());
+    std::vector<size_t> starts{0};  // each part's first piece
+    for (size_t k = 1, j = 0; k < parts; ++k) {
+      const size_t upto = split.open + (split.close - split.open) * k / parts;
+      while (j < all.size() && all[j].end <= upto) ++j;
+      if (j > starts.back() && j < all.size()) starts.push_back(j);
+    }
+    starts.push_back(all.size());
+    struct Part {
+      std::span<const RulesPiece> pieces;
+      std::unique_ptr<RuleFileVisitor> visitor;
+      std::unique_ptr<JsonReader> reader;
+      std::thread thread;
+      bool ok = false;
+    };
+    std::vector<Part> more(starts.size() - 2);
+    for (size_t k = 0; k < more.size(); ++k) {
+      more[k].pieces = all.subspan(starts[k + 1], starts[k + 2] - starts[k + 1]);
+      more[k].visitor = visitor->Fork();
+      if (!more[k].visitor) {  // (then everything on this thread)
+        more.clear();
+        starts = {0, all.size()};
+        break;
+      }
+    }
     visitor->Reserve(split.elements);
+    auto read_part = [&text](Part& p) {
+      size_t elements = 0;
+      for (const RulesPiece& piece : p.pieces) elements += piece.elements;
+      p.visitor->Reserve(elements);
+      p.reader->lines_.Reset(text.data(), text.size());
+      p.ok = p.reader->ReadRules(text, p.pieces, p.visitor.get());
+    };
+    for (Part& p : more) {
+      p.reader = std::make_unique<JsonReader>(max_depth_);
+      try {
+        p.thread = std::thread(read_part, std::ref(p));
+      } catch (const std::system_error&) {
+        // No thread to be had (a process limit): read here, below.
+      }
+    }
+    lines_.Rewind();
+    bool ok = ReadRules(text, all.subspan(0, starts[1]), visitor);
+    for (Part& p : more) {
+      if (p.thread.joinable()) p.thread.join();
+      else if (ok) read_part(p);
+    }
+    // In order, as if read here: the first part that gives up ends it (and
+    // says whether it was too deep).
+    for (Part& p : more) {
+      if (!ok) break;
+      if (!p.ok) {
+        too_deep_ = p.reader->too_deep();
+        return false;
+      }
+      ok = visitor->Join(*p.visitor);
+    }
+    return ok;
+  }
+
+ private:
+  // The rules of `pieces` into `visitor`, each on its own, in one reused
+  // tree, a piece of the array at a time.
+  bool ReadRules(std::string_view text, std::span<const RulesPiece> pieces,
+                 RuleFileVisitor* visitor) {
     NodeTree tree;
     std::string buf;
-    for (auto [begin, end] : split.pieces) {
-      buf.reserve(end - begin + 2 + simdjson::SIMDJSON_PADDING);
+    od::document doc;
+    for (const RulesPiece& p : pieces) {
+      buf.reserve(p.end - p.begin + 2 + simdjson::SIMDJSON_PADDING);
       buf.clear();
       buf.push_back('[');
-      buf.append(text.data() + begin, end - begin);
+      buf.append(text.data() + p.begin, p.end - p.begin);
       buf.push_back(']');
       simdjson::padded_string_view json(buf.data(), buf.size(), buf.capacity());
-      Place(buf.data(), begin - 1, std::string::npos, 0);
+      Place(buf.data(), p.begin - 1, std::string::npos, 0);
       od::array rules;
-      if (parser.iterate(json).get(doc) || doc.get_array().get(rules)) return false;
+      if (parser_.iterate(json).get(doc) || doc.get_array().get(rules)) return false;
       for (auto er : rules) {
         od::value rv;
         uint32_t r;
@@ -179,7 +258,6 @@ class JsonReader {
     return true;
   }
 
- private:
   // A JSON object at `depth` into `tree` (see Build), without the key `skip` if given:
   // *skipped tells whether it was there.
   bool BuildObject(NodeTree* tree, od::object& o, size_t depth, NodeMark mark, uint32_t* out,
@@ -289,6 +367,7 @@ class JsonReader {
   size_t offset_ = 0, gap_at_ = std::string::npos, gap_ = 0;
   LineIndex lines_;
   std::vector<uint32_t> kid_stack_;  // children of the containers being built
+  od::parser parser_;
 };
 
 }  // namespace
@@ -298,10 +377,10 @@ bool LooksLikeJson(std::string_view text) {
   return i != std::string_view::npos && text[i] == '{';
 }
 
-bool ReadJsonRules(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
-                   NodeMark* too_deep) {
+bool ReadJsonRules(std::string_view text, size_t max_depth, size_t threads,
+                   RuleFileVisitor* visitor, NodeMark* too_deep) {
   JsonReader reader(max_depth);
-  bool ok = reader.Read(text, visitor);
+  bool ok = reader.Read(text, threads, visitor);
   *too_deep = reader.too_deep();
   return ok;
 }

@@ -5,6 +5,7 @@
 #define WEIR_RULES_JSON_READER_H_
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
 #include "rules/node.h"
@@ -24,6 +25,13 @@ class RuleFileVisitor {
   // The number of rules, before the first Rule.
   virtual void Reserve(size_t rules) = 0;
   virtual void Rule(const RNode& rule) = 0;
+  // A visitor for the rules of a later part of the file, to be read on
+  // another thread while this one reads the part before it (after Top), or
+  // null when this visitor cannot be split.
+  virtual std::unique_ptr<RuleFileVisitor> Fork() { return nullptr; }
+  // Takes what `part` (from Fork) read, as if it had been read here after
+  // everything else; false when it cannot (then the reading is given up).
+  virtual bool Join(RuleFileVisitor& part) { return false; }
 };
 
 // Reads a JSON rule file into `visitor`. False when it gives up (not one
@@ -31,9 +39,12 @@ class RuleFileVisitor {
 // then read by yaml-cpp, whose positions and messages are the reference.
 // Also false when maps and lists nest deeper than `max_depth` (the
 // top-level object is 1): *too_deep is then where (else its line is -1),
-// and the file is not worth reading again.
-bool ReadJsonRules(std::string_view text, size_t max_depth, RuleFileVisitor* visitor,
-                   NodeMark* too_deep);
+// and the file is not worth reading again. A file of kParallelJsonBytes or
+// more is read on `threads` threads (at most), each a part of its rules,
+// when the visitor forks.
+constexpr size_t kParallelJsonBytes = size_t{256} << 10;
+bool ReadJsonRules(std::string_view text, size_t max_depth, size_t threads,
+                   RuleFileVisitor* visitor, NodeMark* too_deep);
 
 // Whether the text starts (after white space) with '{'.
 bool LooksLikeJson(std::string_view text);

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -75,6 +77,14 @@ class StreamToSchema : public RuleFileVisitor {
   bool Top(const RNode& top) override { return schema_->ReadTop(file_, top, &settings_); }
   void Reserve(size_t rules) override { schema_->Reserve(rules); }
   void Rule(const RNode& rule) override { schema_->ReadRule(file_, rule, settings_); }
+  std::unique_ptr<RuleFileVisitor> Fork() override;
+  bool Join(RuleFileVisitor& part) override;
+
+ protected:
+  void Bind(RuleFileSchema* schema, const FileSettings& settings) {
+    schema_ = schema;
+    settings_ = settings;
+  }
 
  private:
   RuleFileSchema* schema_;
@@ -82,10 +92,33 @@ class StreamToSchema : public RuleFileVisitor {
   FileSettings settings_;
 };
 
+// A later part of a file's rules, read on another thread into a schema of
+// its own (RuleFileSchema::Fork), then joined.
+class SchemaPart : public StreamToSchema {
+ public:
+  SchemaPart(RuleFileSchema* main, const std::string& file, const FileSettings& settings)
+      : StreamToSchema(nullptr, file, settings.json), schema(main->Fork(&rules)) {
+    Bind(schema.get(), settings);
+  }
+  EncodedRules rules;
+  std::unique_ptr<RuleFileSchema> schema;
+};
+
+std::unique_ptr<RuleFileVisitor> StreamToSchema::Fork() {
+  return std::make_unique<SchemaPart>(schema_, file_, settings_);
+}
+
+bool StreamToSchema::Join(RuleFileVisitor& part) {
+  auto& p = static_cast<SchemaPart&>(part);
+  return schema_->Join(*p.schema, std::move(p.rules));
+}
+
 class Loader {
  public:
   explicit Loader(const LoadOptions& o, EncodedRules* encoded = nullptr)
-      : max_depth_(o.max_nesting_depth), schema_(o) {
+      : max_depth_(o.max_nesting_depth),
+        threads_(std::min<size_t>(o.load_threads, std::max(1u, std::thread::hardware_concurrency()))),
+        schema_(o) {
     if (encoded) schema_.EncodeInto(encoded);
   }
 
@@ -113,7 +146,7 @@ class Loader {
     if (LooksLikeJson(text)) {
       StreamToSchema to_schema(&schema_, file, true);
       schema_.BeginTrial();
-      bool read = ReadJsonRules(text, max_depth_, &to_schema, &too_deep);
+      bool read = ReadJsonRules(text, max_depth_, threads_, &to_schema, &too_deep);
       if (schema_.EndTrial(read)) return;
       if (too_deep.line >= 0) return TooDeep(file, too_deep);
     }
@@ -172,6 +205,7 @@ class Loader {
   }
 
   const size_t max_depth_;
+  const size_t threads_;
   RuleFileSchema schema_;
 };
 

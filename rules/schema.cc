@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -205,6 +206,65 @@ bool RuleFileSchema::EndTrial(bool read_ok) {
 void RuleFileSchema::AddAction(const std::string& name, ActionDef def) {
   if (result_.ruleset.actions.emplace(name, std::move(def)).second && trial_)
     trial_->actions_added.push_back(name);
+}
+
+std::unique_ptr<RuleFileSchema> RuleFileSchema::Fork(EncodedRules* rules) {
+  if (!env_serialised_) {
+    auto mu = std::make_shared<std::mutex>();
+    opts_.env = [mu, env = std::move(opts_.env)](const std::string& name) {
+      std::lock_guard<std::mutex> lock(*mu);
+      return env(name);
+    };
+    env_serialised_ = true;
+  }
+  auto part = std::make_unique<RuleFileSchema>(opts_);
+  part->env_serialised_ = true;
+  if (encoded_) {
+    *rules = encoded_->Seeded();
+    part->EncodeInto(rules);
+  }
+  // Names defined so far settle references there as here; the others wait
+  // for Finish() here, as they would have.
+  part->actions_ = actions_;
+  for (const auto& [name, def] : result_.ruleset.actions) part->actions_.insert(name);
+  return part;
+}
+
+bool RuleFileSchema::Join(RuleFileSchema& part, EncodedRules&& part_rules) {
+  if (!part.result_.diagnostics.empty() || part.rule_limit_reported_) return false;
+  const size_t base = RuleCount();
+  if (base + part.RuleCount() > opts_.max_rules) return false;
+  auto file_index = [&](uint32_t f) {
+    const std::string& name = part.files_[f];
+    if (files_.empty() || files_.back() != name) files_.push_back(name);
+    return static_cast<uint32_t>(files_.size() - 1);
+  };
+  for (const auto& [id, at] : part.ids_) {
+    FirstAt first = at;
+    first.rule += static_cast<uint32_t>(base);
+    first.file = file_index(at.file);
+    // (Undone with the trial, as the rules' own: their numbers are past it.)
+    if (!ids_.emplace(id, first).second) return false;
+  }
+  for (PendingRef ref : part.pending_refs_) {
+    const std::string& name = part.pending_names_[ref.name];
+    auto [it, added] =
+        pending_name_index_.try_emplace(name, static_cast<uint32_t>(pending_names_.size()));
+    if (added) pending_names_.push_back(name);
+    ref.name = it->second;
+    ref.rule += static_cast<uint32_t>(base);
+    ref.file = file_index(ref.file);
+    pending_refs_.push_back(ref);
+  }
+  uses_stdout_ = uses_stdout_ || part.uses_stdout_;
+  // The part's inline actions (it started with none).
+  for (auto& [name, def] : part.result_.ruleset.actions) AddAction(name, std::move(def));
+  if (encoded_) {
+    encoded_->Append(std::move(part_rules));
+  } else {
+    for (RuleDef& rule : part.result_.ruleset.rules) result_.ruleset.rules.push_back(std::move(rule));
+  }
+  return true;
 }
 
 LoadResult RuleFileSchema::Finish() {

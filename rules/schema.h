@@ -4,6 +4,7 @@
 #ifndef WEIR_RULES_SCHEMA_H_
 #define WEIR_RULES_SCHEMA_H_
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -64,6 +65,18 @@ class RuleFileSchema {
   // reported since BeginTrial, and says whether it did.
   bool EndTrial(bool read_ok);
 
+  // A schema for the rules of a later part of the file being read, to be
+  // read on another thread (ReadRule only) while this one reads on, then
+  // given to Join. It knows the actions defined so far; its rules go into
+  // *rules when this schema encodes its rules. Calls to options.env from
+  // either are serialised from now on.
+  std::unique_ptr<RuleFileSchema> Fork(EncodedRules* rules);
+  // Takes the rules `part` (from Fork) read, after those read here, as if
+  // they had been read here; false when they could not have been read
+  // without a diagnostic (one of its own, an id read here too, too many
+  // rules): the trial then fails and the file is read again.
+  bool Join(RuleFileSchema& part, EncodedRules&& part_rules);
+
   // Checks what can be checked only once every file is read (names of
   // actions) and gives the result.
   LoadResult Finish();
@@ -106,6 +119,7 @@ class RuleFileSchema {
   std::vector<PendingRef> pending_refs_;  // names not defined when read
   bool uses_stdout_ = false;              // a rule names the built-in stdout action
   bool rule_limit_reported_ = false;
+  bool env_serialised_ = false;  // opts_.env is behind a mutex (Fork)
   // While a fast reader reads: what to undo.
   struct Trial {
     bool limit_reported;

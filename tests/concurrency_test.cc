@@ -140,6 +140,36 @@ TEST(Concurrency, UpdatesWhileMatching) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+// A large JSON rule file is read on two threads, a part of its rules each,
+// with inline actions whose settings name environment variables (the
+// lookup is called from both).
+TEST(Concurrency, LargeJsonRuleFileOnTwoThreads) {
+  std::string json = "{\"rules\": [\n";
+  for (int i = 0; i < 4000; ++i) {
+    absl::StrAppend(&json, i ? ",\n" : "", "{\"id\": \"r", i, "\", \"pattern\": {\"x\": [\"", i,
+                    "\"]}, \"description\": \"", std::string(40, 'd'), "\"");
+    if (i % 100 == 0)
+      absl::StrAppend(&json, ", \"actions\": [{\"webhook\": {\"url\": \"http://127.0.0.1:9/${P}\"}}]");
+    json += "}";
+  }
+  json += "]}";
+  ASSERT_GT(json.size(), size_t{256} << 10);
+  LoadOptions o;
+  o.load_threads = 2;
+  int calls = 0;  // not atomic: calls are serialised
+  o.env = [&calls](const std::string&) -> std::optional<std::string> {
+    ++calls;
+    return "p";
+  };
+  LoadResult r = ParseRules({{"big.json", json}}, o);
+  ASSERT_TRUE(r.ok()) << DiagText(r);
+  ASSERT_EQ(r.ruleset.rules.size(), 4000u);
+  EXPECT_EQ(r.ruleset.rules[3999].id, "r3999");
+  EXPECT_EQ(r.ruleset.rules[3999].where.line, 4001);  // after the line of "rules"
+  EXPECT_EQ(r.ruleset.actions.size(), 40u);
+  EXPECT_GE(calls, 40);
+}
+
 // A set read from a compiled rule file decodes its rule definitions and its
 // id index on first use: threads that match, ask for rules and look ids up
 // at once all see them whole.

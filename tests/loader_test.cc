@@ -2,6 +2,7 @@
 // positions; every mistake is reported, not only the first.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "engine/encoded_rules.h"
+#include "rules/json_reader.h"
+#include "rules/schema.h"
 #include "reference.h"
 #include "test_util.h"
 
@@ -506,6 +511,94 @@ TEST(Loader, FastJsonReaderUndoesAFileWithMistakes) {
                   "b.json:3:9: rule 'x': duplicate rule id (first defined at a.json:1:12)\n"));
   EXPECT_EQ(r.ruleset.rules.size(), 3u);
   EXPECT_EQ(r.ruleset.actions.count("n"), 1u);
+}
+
+// A JSON file of kParallelJsonBytes or more is read on several threads, a
+// part of its rules each, joined in order: what is read, mistakes and their
+// positions included, is what one thread reads, with the rules given as
+// RuleDefs and encoded alike.
+std::string ThreadedSummary(std::vector<RuleText> files, size_t threads) {
+  LoadOptions o;
+  o.load_threads = threads;
+  o.max_nesting_depth = 64;
+  o.env = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "HOOK_PATH") return "p";
+    return std::nullopt;
+  };
+  std::string s = Summary(ParseRules(files, o));
+  EncodedRules enc;
+  LoadResult encoded = ParseRulesEncoded(&files, o, &enc);
+  s += "\nencoded:\n" + DiagText(encoded);
+  RuleDef rule;
+  EncodedRules::Cursor cursor(enc);
+  while (cursor.Next(&rule)) {
+    absl::StrAppend(&s, rule.id, "|", rule.enabled, "|", rule.where.file, ":", rule.where.line, ":",
+                    rule.where.column, "|", absl::StrJoin(rule.actions, ","), "|");
+    for (const Conjunction& c : rule.condition.any_of)
+      for (const Clause& cl : c.all_of) absl::StrAppend(&s, cl.path, "=", cl.any_of.size(), ";");
+    s += "\n";
+  }
+  EXPECT_TRUE(cursor.ok());
+  EXPECT_EQ(enc.size(), encoded.ok() ? encoded.ruleset.rules.size() + enc.size() : enc.size());
+  for (const auto& [name, a] : encoded.ruleset.actions) s += name + ":" + a.type + "\n";
+  return s;
+}
+
+TEST(Loader, FastJsonReaderOnThreads) {
+  // Rule i, with `odd` at rule `at`.
+  auto file = [](int n, int at, const std::string& odd) {
+    std::string json = "{\"actions\": {\"log\": {\"stdout\": {}}}, \"rules\": [\n";
+    for (int i = 0; i < n; ++i) {
+      absl::StrAppend(&json, i ? ",\n" : "", "  {\"id\": \"r", i, "\", \"pattern\": {\"p",
+                      i % 3 == 0 ? i : i % 7, "\": [\"", i, "\"]}, \"description\": \"",
+                      std::string(80, 'd'), "\"");
+      if (i % 1000 == 1)
+        absl::StrAppend(&json, ", \"actions\": [\"log\", \"stdout\", \"later\", \"r1#5\"",
+                        i == 1 ? ", {\"webhook\": {\"url\": \"http://127.0.0.1:9/${HOOK_PATH}\"}}"
+                               : "",
+                        "]");
+      if (i % 5 == 0) json += ", \"enabled\": false";
+      if (i == at) json += odd;
+      json += "}";
+    }
+    json += "\n]}\n";
+    return json;
+  };
+  const int n = 2500;
+  const std::string later = "{\"actions\": {\"later\": {\"stdout\": {}}}, \"rules\": []}";
+  std::string deep = "1";
+  for (int i = 0; i < 70; ++i) deep = "[" + deep + "]";
+  const std::vector<std::pair<int, std::string>> odd = {
+      {-1, ""},
+      {n - 2, ", \"id\": \"r0\""},  // a key twice
+      {n - 2, ", \"actions\": [\"nosuch\"]"},
+      {n - 2, ", \"bogus\": 1"},                          // a mistake in the last part
+      {n - 2, ", \"description\": " + deep},             // too deep there
+      {n - 2, "}, {\"id\": \"r3\", \"filter\": {\"a\": \"b\"}"},  // an id of the first part
+      {n - 2, "}, {\"id\": \"r2490\", \"filter\": {\"a\": \"b\"}"},
+  };
+  int compared = 0;
+  for (const auto& [at, text] : odd) {
+    const std::string big = file(n, at, text);
+    ASSERT_GT(big.size(), kParallelJsonBytes);
+    std::vector<std::vector<RuleText>> cases = {{{"a.json", big}, {"b.json", later}}};
+    if (at < 0) {  // also after another file, and twice
+      cases.push_back({{"b.json", later}, {"a.json", big}});
+      cases.push_back({{"a.json", big}, {"c.json", big}});
+    }
+    for (const std::vector<RuleText>& files : cases) {
+      const std::string one = ThreadedSummary(files, 1);
+      const std::string two = ThreadedSummary(files, 2);
+      // (The first line that differs: the whole texts are long.)
+      std::vector<std::string> a = absl::StrSplit(one, '\n'), b = absl::StrSplit(two, '\n');
+      auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+      EXPECT_TRUE(ia == a.end() && ib == b.end())
+          << text << ": " << (ia == a.end() ? "(end)" : *ia) << " vs "
+          << (ib == b.end() ? "(end)" : *ib);
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 9);
 }
 
 // YAML files take libyaml's event parser; on files without mistakes it must

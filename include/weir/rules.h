@@ -42,6 +42,11 @@ struct LoadOptions {
   // alternative and each nested object one more).
   size_t max_nesting_depth = 256;
   size_t max_pattern_depth = 64;
+  // A JSON rule file of 256 KiB or more is read on up to this many threads
+  // (each a part of its rules; 0 or 1: on the calling thread only), and on
+  // no more than the machine has cores. `env` may then be called from any
+  // of them, one call at a time.
+  size_t load_threads = 2;
 };
 
 // A system that posts signed webhooks to `weir serve` (`sources:` in a rule
