@@ -354,8 +354,11 @@ class MatcherImpl {
     size_t seen = 0;
     const size_t wanted = node.children.size();
     for (auto fr : obj) {
-      od::field field;
-      if (auto e = std::move(fr).get(field)) return Fail(e);
+      // The field and its value are used where the iterator made them:
+      // copying them (two narrow stores read back as one 16-byte load)
+      // stalled store forwarding, a tenth of the mixed set's time.
+      if (auto e = fr.error()) return Fail(e);
+      od::field& field = fr.value_unsafe();
       std::string_view key;
       bool in_event;
       if (!Key(field, &key, &in_event)) return false;
@@ -411,8 +414,7 @@ class MatcherImpl {
           continue;
         dotted_.push_back(target);
       }
-      od::value v = field.value();
-      if (!VisitValue(v, target, ctx)) return false;
+      if (!VisitValue(field.value(), target, ctx)) return false;
       if (seen == wanted) break;  // nothing later in this object can count
     }
     return true;
@@ -425,21 +427,21 @@ class MatcherImpl {
     switch (t) {
       case od::json_type::object: {
         if (node.children.empty()) return true;
-        od::object o;
-        if (auto e = v.get_object().get(o)) return Fail(e);
+        auto o = v.get_object();  // (not copied: see VisitObject)
+        if (auto e = o.error()) return Fail(e);
         ++depth_;
-        bool ok = VisitObject(o, node_id, ctx);
+        bool ok = VisitObject(o.value_unsafe(), node_id, ctx);
         --depth_;
         return ok;
       }
       case od::json_type::array: {
-        od::array a;
-        if (auto e = v.get_array().get(a)) return Fail(e);
+        auto a = v.get_array();
+        if (auto e = a.error()) return Fail(e);
         if (++depth_ > limits_.max_depth) return Fail(simdjson::DEPTH_ERROR);
         uint32_t array_id = ++arrays_;
-        for (auto er : a) {
-          od::value elem;
-          if (auto e = std::move(er).get(elem)) return Fail(e);
+        for (auto er : a.value_unsafe()) {
+          if (auto e = er.error()) return Fail(e);
+          od::value& elem = er.value_unsafe();  // (not copied: see VisitObject)
           uint32_t ectx = ctx;
           if (m_->track_contexts) {
             ectx = static_cast<uint32_t>(ctx_.size());
