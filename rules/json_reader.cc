@@ -2,8 +2,8 @@
 #include "rules/json_reader.h"
 
 #include <algorithm>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -212,8 +212,10 @@ class JsonReader {
     lines_.Rewind();
     bool ok = ReadRules(text, all.subspan(0, starts[1]), visitor);
     for (Part& p : more) {
-      if (p.thread.joinable()) p.thread.join();
-      else if (ok) read_part(p);
+      if (p.thread.joinable())
+        p.thread.join();
+      else if (ok)
+        read_part(p);
     }
     // In order, as if read here: the first part that gives up ends it (and
     // says whether it was too deep).

@@ -117,7 +117,8 @@ class Loader {
  public:
   explicit Loader(const LoadOptions& o, EncodedRules* encoded = nullptr)
       : max_depth_(o.max_nesting_depth),
-        threads_(std::min<size_t>(o.load_threads, std::max(1u, std::thread::hardware_concurrency()))),
+        threads_(
+            std::min<size_t>(o.load_threads, std::max(1u, std::thread::hardware_concurrency()))),
         schema_(o) {
     if (encoded) schema_.EncodeInto(encoded);
   }

@@ -262,7 +262,8 @@ bool RuleFileSchema::Join(RuleFileSchema& part, EncodedRules&& part_rules) {
   if (encoded_) {
     encoded_->Append(std::move(part_rules));
   } else {
-    for (RuleDef& rule : part.result_.ruleset.rules) result_.ruleset.rules.push_back(std::move(rule));
+    for (RuleDef& rule : part.result_.ruleset.rules)
+      result_.ruleset.rules.push_back(std::move(rule));
   }
   return true;
 }

@@ -149,7 +149,8 @@ TEST(Concurrency, LargeJsonRuleFileOnTwoThreads) {
     absl::StrAppend(&json, i ? ",\n" : "", "{\"id\": \"r", i, "\", \"pattern\": {\"x\": [\"", i,
                     "\"]}, \"description\": \"", std::string(40, 'd'), "\"");
     if (i % 100 == 0)
-      absl::StrAppend(&json, ", \"actions\": [{\"webhook\": {\"url\": \"http://127.0.0.1:9/${P}\"}}]");
+      absl::StrAppend(&json,
+                      ", \"actions\": [{\"webhook\": {\"url\": \"http://127.0.0.1:9/${P}\"}}]");
     json += "}";
   }
   json += "]}";

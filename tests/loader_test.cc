@@ -13,9 +13,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/encoded_rules.h"
+#include "reference.h"
 #include "rules/json_reader.h"
 #include "rules/schema.h"
-#include "reference.h"
 #include "test_util.h"
 
 namespace weir::testing {
@@ -553,10 +553,9 @@ TEST(Loader, FastJsonReaderOnThreads) {
                       i % 3 == 0 ? i : i % 7, "\": [\"", i, "\"]}, \"description\": \"",
                       std::string(80, 'd'), "\"");
       if (i % 1000 == 1)
-        absl::StrAppend(&json, ", \"actions\": [\"log\", \"stdout\", \"later\", \"r1#5\"",
-                        i == 1 ? ", {\"webhook\": {\"url\": \"http://127.0.0.1:9/${HOOK_PATH}\"}}"
-                               : "",
-                        "]");
+        absl::StrAppend(
+            &json, ", \"actions\": [\"log\", \"stdout\", \"later\", \"r1#5\"",
+            i == 1 ? ", {\"webhook\": {\"url\": \"http://127.0.0.1:9/${HOOK_PATH}\"}}" : "", "]");
       if (i % 5 == 0) json += ", \"enabled\": false";
       if (i == at) json += odd;
       json += "}";
@@ -572,8 +571,8 @@ TEST(Loader, FastJsonReaderOnThreads) {
       {-1, ""},
       {n - 2, ", \"id\": \"r0\""},  // a key twice
       {n - 2, ", \"actions\": [\"nosuch\"]"},
-      {n - 2, ", \"bogus\": 1"},                          // a mistake in the last part
-      {n - 2, ", \"description\": " + deep},             // too deep there
+      {n - 2, ", \"bogus\": 1"},                                  // a mistake in the last part
+      {n - 2, ", \"description\": " + deep},                      // too deep there
       {n - 2, "}, {\"id\": \"r3\", \"filter\": {\"a\": \"b\"}"},  // an id of the first part
       {n - 2, "}, {\"id\": \"r2490\", \"filter\": {\"a\": \"b\"}"},
   };
@@ -592,9 +591,8 @@ TEST(Loader, FastJsonReaderOnThreads) {
       // (The first line that differs: the whole texts are long.)
       std::vector<std::string> a = absl::StrSplit(one, '\n'), b = absl::StrSplit(two, '\n');
       auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
-      EXPECT_TRUE(ia == a.end() && ib == b.end())
-          << text << ": " << (ia == a.end() ? "(end)" : *ia) << " vs "
-          << (ib == b.end() ? "(end)" : *ib);
+      EXPECT_TRUE(ia == a.end() && ib == b.end()) << text << ": " << (ia == a.end() ? "(end)" : *ia)
+                                                  << " vs " << (ib == b.end() ? "(end)" : *ib);
       ++compared;
     }
   }
