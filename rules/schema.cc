@@ -208,6 +208,19 @@ void RuleFileSchema::AddAction(const std::string& name, ActionDef def) {
     trial_->actions_added.push_back(name);
 }
 
+uint32_t RuleFileSchema::FileNumber(const std::string& file) {
+  // Rules come in runs of one file: only the last is compared.
+  if (files_.empty() || files_.back() != file) files_.push_back(file);
+  return static_cast<uint32_t>(files_.size() - 1);
+}
+
+uint32_t RuleFileSchema::PendingName(const std::string& name) {
+  auto [it, added] =
+      pending_name_index_.try_emplace(name, static_cast<uint32_t>(pending_names_.size()));
+  if (added) pending_names_.push_back(name);
+  return it->second;
+}
+
 std::unique_ptr<RuleFileSchema> RuleFileSchema::Fork(EncodedRules* rules) {
   if (!env_serialised_) {
     auto mu = std::make_shared<std::mutex>();
@@ -234,26 +247,17 @@ bool RuleFileSchema::Join(RuleFileSchema& part, EncodedRules&& part_rules) {
   if (!part.result_.diagnostics.empty() || part.rule_limit_reported_) return false;
   const size_t base = RuleCount();
   if (base + part.RuleCount() > opts_.max_rules) return false;
-  auto file_index = [&](uint32_t f) {
-    const std::string& name = part.files_[f];
-    if (files_.empty() || files_.back() != name) files_.push_back(name);
-    return static_cast<uint32_t>(files_.size() - 1);
-  };
   for (const auto& [id, at] : part.ids_) {
     FirstAt first = at;
     first.rule += static_cast<uint32_t>(base);
-    first.file = file_index(at.file);
+    first.file = FileNumber(part.files_[at.file]);
     // (Undone with the trial, as the rules' own: their numbers are past it.)
     if (!ids_.emplace(id, first).second) return false;
   }
   for (PendingRef ref : part.pending_refs_) {
-    const std::string& name = part.pending_names_[ref.name];
-    auto [it, added] =
-        pending_name_index_.try_emplace(name, static_cast<uint32_t>(pending_names_.size()));
-    if (added) pending_names_.push_back(name);
-    ref.name = it->second;
+    ref.name = PendingName(part.pending_names_[ref.name]);
     ref.rule += static_cast<uint32_t>(base);
-    ref.file = file_index(ref.file);
+    ref.file = FileNumber(part.files_[ref.file]);
     pending_refs_.push_back(ref);
   }
   uses_stdout_ = uses_stdout_ || part.uses_stdout_;
@@ -457,10 +461,10 @@ void RuleFileSchema::ReadRule(const std::string& file, const RNode& r,
   rule.where.column = mark.column >= 0 ? mark.column + 1 : 0;
   if (odd_keys) CheckKeys(r, kRuleKeys, "a rule", d);
   if (!rule.id.empty()) {
-    if (files_.empty() || files_.back() != rule.where.file) files_.push_back(rule.where.file);
-    auto [it, inserted] = ids_.emplace(rule.id, FirstAt{static_cast<uint32_t>(RuleCount()),
-                                                        static_cast<uint32_t>(files_.size() - 1),
-                                                        rule.where.line, rule.where.column});
+    auto [it, inserted] =
+        ids_.emplace(rule.id, FirstAt{static_cast<uint32_t>(RuleCount()),
+                                      FileNumber(rule.where.file), rule.where.line,
+                                      rule.where.column});
     if (!inserted) {
       const FirstAt& first = it->second;
       const std::string& file = files_[first.file];
@@ -525,14 +529,10 @@ void RuleFileSchema::ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule)
         uses_stdout_ = true;
       } else if (!result_.ruleset.actions.count(name) && !actions_.count(name)) {
         SourceLocation where = d.Where(e);
-        if (files_.empty() || files_.back() != where.file) files_.push_back(where.file);
         PendingRef ref;
-        auto [it, added] =
-            pending_name_index_.try_emplace(name, static_cast<uint32_t>(pending_names_.size()));
-        if (added) pending_names_.push_back(name);
-        ref.name = it->second;
+        ref.name = PendingName(name);
         ref.rule = static_cast<uint32_t>(RuleCount());
-        ref.file = static_cast<uint32_t>(files_.size() - 1);
+        ref.file = FileNumber(where.file);
         ref.line = where.line;
         ref.column = where.column;
         pending_refs_.push_back(ref);

@@ -86,6 +86,10 @@ class RuleFileSchema {
   void ReadSources(const RNode& n, DiagSink& d);
   void ReadRuleActions(const RNode& a, DiagSink& d, RuleDef* rule);
   void AddAction(const std::string& name, ActionDef def);
+  // The number of `file` in files_, and of `name` in pending_names_ (added
+  // when new).
+  uint32_t FileNumber(const std::string& file);
+  uint32_t PendingName(const std::string& name);
 
   LoadOptions opts_;
   ActionSchema action_schema_;
