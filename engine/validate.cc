@@ -7,6 +7,10 @@
 #include "engine/decimal.h"
 #include "engine/scan.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace weir {
 namespace {
 
@@ -72,6 +76,129 @@ bool LiteralOk(const char* p, const char* e) {
   return t == "true" || t == "false" || t == "null";
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define WEIR_NUMERIC_SPANS 1
+// Arrays of numbers (GeoJSON coordinates, samples) are most of the bytes of
+// many events, and checking them structural by structural is most of the
+// cost of validating a matched event. An array made only of numbers, commas,
+// brackets and spaces has no strings, so its grammar is a property of its
+// bytes alone: this checks it 64 bytes at a time with bit masks, as
+// simdjson's first stage finds its structurals, and the walk then takes the
+// whole array as one value. Anything else in the array (an exponent, a tab, a
+// string, an object) gives up, and the array is checked the usual way.
+//
+// One bit per byte in each mask. What the byte before, or the one before
+// that, is comes from loads one and two bytes back rather than from
+// shifting the masks: fewer instructions, and no carries between blocks.
+// Only single spaces between tokens, so that the previous byte that is not
+// a space is one of those two.
+//
+// AVX-512BW only (chosen at run time); elsewhere every array is checked the
+// usual way.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,bmi,popcnt")
+
+inline uint64_t Digits(__m512i v) {
+  return _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+}
+inline uint64_t Eq(__m512i v, char c) { return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c)); }
+
+// Where the array whose '[' is at p ends (one past its ']'), when it is a
+// valid array of numbers and arrays of numbers within [p, e); otherwise
+// nullptr. *nest_out: at least how deep it nests (the array itself is 1).
+// Reads whole 64-byte blocks from p - 2 on: the two bytes before p belong
+// to the event, which is followed by its padding.
+const char* NumericArrayEnd(const char* p, const char* e, size_t* nest_out) {
+  uint64_t dot_carry = 0;  // the digits after a dot run on into the next block
+  size_t depth = 0, nest_bound = 0;
+  for (const char* b = p; b < e; b += 64) {
+    const __m512i v = _mm512_loadu_si512(b);
+    const __m512i v1 = _mm512_loadu_si512(b - 1);  // the byte before
+    const __m512i v2 = _mm512_loadu_si512(b - 2);  // and the one before that
+    const uint64_t d = Digits(v), m = Eq(v, '-'), dot = Eq(v, '.'), comma = Eq(v, ','),
+                   open = Eq(v, '['), close = Eq(v, ']'), w = Eq(v, ' ');
+    // The bytes of the array in this block: up to its closing bracket,
+    // which can only be here if the block closes as many as are open.
+    uint64_t in = e - b >= 64 ? ~uint64_t{0} : (uint64_t{1} << (e - b)) - 1;
+    const size_t opens = static_cast<size_t>(__builtin_popcountll(open & in));
+    const size_t closes = static_cast<size_t>(__builtin_popcountll(close & in));
+    nest_bound = std::max(nest_bound, depth + opens);
+    bool done = false;
+    if (closes < depth) {
+      depth += opens - closes;
+    } else {
+      for (uint64_t br = (open | close) & in; br != 0; br &= br - 1) {
+        const uint64_t bit = br & -br;
+        if (open & bit) {
+          ++depth;
+        } else if (--depth == 0) {
+          in &= (bit << 1) - 1;
+          done = true;
+          break;
+        }
+      }
+    }
+    const uint64_t t = d | m | dot;  // bytes of number tokens
+    const uint64_t w1 = Eq(v1, ' ');
+    // Something else, or two spaces in a row: give up.
+    if ((~(t | comma | open | close | w) | (w & w1)) & in) return nullptr;
+    const uint64_t d1 = Digits(v1), m1 = Eq(v1, '-'), p1 = Eq(v1, '.');
+    const uint64_t t1 = d1 | m1 | p1;
+    // Numbers: -?(0|[1-9][0-9]*)(\.[0-9]+)? (an exponent gives up above).
+    uint64_t bad = (m & t1)       // a minus inside a token
+                   | (m1 & ~d)    // a minus not followed by a digit
+                   | (dot & ~d1)  // a dot not after a digit
+                   | (p1 & ~d);   // a dot not followed by a digit
+    // A digit after a zero that begins the integer part (after neither a
+    // digit nor a dot).
+    bad |= d & Eq(v1, '0') & ~Digits(v2) & ~Eq(v2, '.');
+    // One dot per number: the digits after a dot run to a byte that is not
+    // a dot. Adding the run's first bit carries through it to that byte.
+    uint64_t sum;
+    bool out = __builtin_add_overflow(d, p1, &sum);
+    out |= __builtin_add_overflow(sum, dot_carry, &sum);
+    bad |= sum & ~d & dot;
+    // Order, spaces aside: the previous byte that is not a space.
+    const __m512i pv = _mm512_mask_blend_epi8(w1, v1, v2);
+    const uint64_t after_comma = Eq(pv, ','), after_open = Eq(pv, '['), after_close = Eq(pv, ']');
+    const uint64_t after_token = ~(after_comma | after_open | after_close);
+    const uint64_t first = b == p ? 1 : 0;           // the array's own '[' is the walk's to check
+    bad |= (t & ~t1) & ~(after_comma | after_open);  // a number after , or [
+    bad |= (open & ~first) & ~(after_comma | after_open);      // [ after , or [
+    bad |= comma & ~(after_token | after_close);               // , after a number or ]
+    bad |= close & ~(after_token | after_close | after_open);  // ] after a number, ] or [
+    if (bad & in) return nullptr;
+    if (done) {
+      *nest_out = nest_bound;
+      return b + 64 - __builtin_clzll(in);
+    }
+    dot_carry = out;
+  }
+  return nullptr;
+}
+
+#pragma GCC pop_options
+
+// How deep the array at p nests; it holds no strings, so its brackets are
+// all structural.
+size_t ExactNest(const char* p, const char* e) {
+  size_t depth = 0, deepest = 0;
+  for (; p < e; ++p) {
+    if (*p == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (*p == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+bool HaveNumericSpans() {
+  static const bool have = __builtin_cpu_supports("avx512bw");
+  return have;
+}
+#endif  // __x86_64__ && __GNUC__
+
 }  // namespace
 
 // A string token runs from its quote to the next structural character; the
@@ -103,8 +230,54 @@ error_code JsonValidator::Check(const char* buf, size_t len) {
   return CheckIndexed(buf, len, impl_->structural_indexes.get(), impl_->n_structural_indexes);
 }
 
+uint32_t* JsonValidator::Joined(size_t n) {
+  // Grown, never shrunk: std::vector::resize would zero-fill on every call.
+  if (joined_cap_ < n) {
+    joined_cap_ = std::max(2 * joined_cap_, n);
+    joined_ = std::make_unique<uint32_t[]>(joined_cap_);
+  }
+  return joined_.get();
+}
+
+namespace {
+
+// out[k] = in[k] + offset for k < m.
+uint32_t* AppendShifted(uint32_t* out, const uint32_t* in, uint32_t m, uint32_t offset) {
+  uint32_t k = 0;
+#if defined(__SSE2__)
+  // Four at a time: the compiler leaves this loop scalar (it cannot rule
+  // out that the buffers overlap).
+  const __m128i add = _mm_set1_epi32(static_cast<int>(offset));
+  for (; k + 4 <= m; k += 4) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + k));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm_add_epi32(v, add));
+  }
+#endif
+  for (; k < m; ++k) out[k] = in[k] + offset;
+  return out + m;
+}
+
+}  // namespace
+
 error_code JsonValidator::CheckAfterCut(const char* buf, size_t len, size_t cut,
                                         const uint32_t* idx, uint32_t n) {
+#if defined(WEIR_NUMERIC_SPANS)
+  // The first array after the cut, when it holds only numbers, is checked
+  // on its bytes; the first stage indexes what comes before and after it.
+  if (len - cut >= 256 && len <= UINT32_MAX && HaveNumericSpans()) {
+    if (const void* open = std::memchr(buf + cut, '[', len - cut)) {
+      const char* p = static_cast<const char*>(open);
+      size_t nest = 0;
+      const char* q = p - buf >= 2 ? NumericArrayEnd(p, buf + len, &nest) : nullptr;
+      if (q != nullptr) {
+        Span span{static_cast<uint32_t>(p - buf), static_cast<uint32_t>(q - buf),
+                  static_cast<uint32_t>(nest)};
+        error_code result;
+        if (CheckAroundSpan(buf, len, cut, idx, n, span, &result)) return result;
+      }
+    }
+  }
+#endif
   if (auto e = Reserve(len - cut)) return e;
   if (auto e = impl_->stage1(reinterpret_cast<const uint8_t*>(buf + cut), len - cut,
                              simdjson::stage1_mode::regular)) {
@@ -112,37 +285,93 @@ error_code JsonValidator::CheckAfterCut(const char* buf, size_t len, size_t cut,
     impl_->n_structural_indexes = 0;
   }
   const uint32_t m = impl_->n_structural_indexes;
-  // Grown, never shrunk: std::vector::resize would zero-fill on every call.
-  if (joined_cap_ < size_t{n} + m + 4) {
-    joined_cap_ = std::max(2 * joined_cap_, size_t{n} + m + 4);
-    joined_ = std::make_unique<uint32_t[]>(joined_cap_);
-  }
-  uint32_t* out = joined_.get();
+  uint32_t* out = Joined(size_t{n} + m + 4);
   std::memcpy(out, idx, size_t{n} * sizeof(uint32_t));
-  const uint32_t* rest = impl_->structural_indexes.get();
-  const uint32_t offset = static_cast<uint32_t>(cut);
-  uint32_t k = 0;
-#if defined(__SSE2__)
-  // Four at a time: the compiler leaves this loop scalar (it cannot rule
-  // out that the buffers overlap).
-  const __m128i add = _mm_set1_epi32(static_cast<int>(offset));
-  for (; k + 4 <= m; k += 4) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rest + k));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n + k), _mm_add_epi32(v, add));
-  }
-#endif
-  for (; k < m; ++k) out[n + k] = rest[k] + offset;
-  return CheckIndexed(buf, len, out, n + m);
+  AppendShifted(out + n, impl_->structural_indexes.get(), m, static_cast<uint32_t>(cut));
+  return CheckIndexed(buf, len, out, n + m, Span{});
 }
 
-error_code JsonValidator::CheckIndexed(const char* buf, size_t len, const uint32_t* idx,
-                                       uint32_t n) {
+// The first stage's state where the span starts (a '[' outside strings: the
+// cut part before it ends in no string, escape or UTF-8 sequence, which its
+// own first stage checks) and just after it ends (after a ']', and the span
+// holds none of those) is its initial one, so indexing the bytes before and
+// after the span apart gives the index a first stage over all of them would,
+// less the span's inner structurals. Any first-stage error there: false,
+// and the caller indexes the rest as one, for the same error codes.
+bool JsonValidator::CheckAroundSpan(const char* buf, size_t len, size_t cut, const uint32_t* idx,
+                                    uint32_t n, Span span, error_code* result) {
+  if (Reserve(len - cut)) return false;
+  auto index = [&](size_t from, size_t to, uint32_t* count) {
+    *count = 0;
+    if (from == to) return true;
+    error_code e = impl_->stage1(reinterpret_cast<const uint8_t*>(buf + from), to - from,
+                                 simdjson::stage1_mode::regular);
+    if (e == simdjson::EMPTY) return true;
+    *count = impl_->n_structural_indexes;
+    return e == simdjson::SUCCESS;
+  };
+  uint32_t before = 0;
+  if (!index(cut, span.begin, &before)) return false;
+  // Structurals are fewer than bytes.
+  uint32_t* out = Joined(size_t{n} + (len - cut) + 4);
+  std::memcpy(out, idx, size_t{n} * sizeof(uint32_t));
+  uint32_t* at =
+      AppendShifted(out + n, impl_->structural_indexes.get(), before, static_cast<uint32_t>(cut));
+  *at++ = span.begin;
+  // What follows the span is mostly a few closing brackets: when it is only
+  // spaces and operators, each operator is a structural and there is no
+  // first stage to run.
+  bool simple = len - span.end <= 64;
+  for (size_t k = span.end; simple && k < len; ++k) {
+    switch (buf[k]) {
+      case '{':
+      case '}':
+      case '[':
+      case ']':
+      case ':':
+      case ',':
+        *at++ = static_cast<uint32_t>(k);
+        break;
+      case ' ':
+      case '\t':
+      case '\n':
+      case '\r':
+        break;
+      default:
+        simple = false;
+    }
+  }
+  if (!simple) {
+    at = out + n + before + 1;
+    uint32_t after = 0;
+    if (!index(span.end, len, &after)) return false;
+    at = AppendShifted(at, impl_->structural_indexes.get(), after, span.end);
+  }
+  *result = CheckIndexed(buf, len, out, static_cast<uint32_t>(at - out), span);
+  return true;
+}
+
+size_t JsonValidator::SpanNest(const char* buf, Span span) {
+#if defined(WEIR_NUMERIC_SPANS)
+  return ExactNest(buf + span.begin, buf + span.end);
+#else
+  (void)buf;
+  return span.nest;
+#endif
+}
+
+error_code JsonValidator::CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n,
+                                       Span span) {
   if (stack_.empty()) stack_.resize(max_depth_ + 1);
   if (n == 0) return simdjson::EMPTY;
   if (buf[idx[0]] != '{') return simdjson::INCORRECT_TYPE;
   // Only escapes are left to check in strings: one scan of the whole event
   // for a backslash costs less than one per string.
-  const bool escapes = std::memchr(buf, '\\', len) != nullptr;
+  // The span has none.
+  const bool escapes = span.begin < len
+                           ? std::memchr(buf, '\\', span.begin) != nullptr ||
+                                 std::memchr(buf + span.end, '\\', len - span.end) != nullptr
+                           : std::memchr(buf, '\\', len) != nullptr;
   // A scalar token ends where the next structural begins, less whitespace.
   auto next_structural = [&](uint32_t k) { return buf + (k + 1 < n ? idx[k + 1] : len); };
   auto token_end = [&](uint32_t k) {
@@ -166,6 +395,12 @@ value:
     switch (*p) {
       case '{':
       case '[': {
+        if (idx[i] == span.begin) {  // checked already: one value
+          if (depth + span.nest > max_depth_ && depth + SpanNest(buf, span) > max_depth_)
+            return simdjson::DEPTH_ERROR;
+          ++i;
+          goto after;
+        }
         const char close = *p == '{' ? '}' : ']';
         if (depth >= max_depth_) return simdjson::DEPTH_ERROR;
         if (++i < n && buf[idx[i]] == close) {  // empty
@@ -205,7 +440,7 @@ value:
             continue;
           }
           if (i + 3 >= n || depth < 2 || stack[depth - 2] != ']' || buf[idx[i]] != ']' ||
-              buf[idx[i + 1]] != ',' || buf[idx[i + 2]] != '[')
+              buf[idx[i + 1]] != ',' || buf[idx[i + 2]] != '[' || idx[i + 2] == span.begin)
             goto after;
           p = buf + idx[i + 3];
           if (!StartsNumber(*p)) goto after;

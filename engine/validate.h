@@ -13,6 +13,7 @@
 #define WEIR_ENGINE_VALIDATE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ class JsonValidator {
 
   // Same, over a structural index simdjson's first stage already built for
   // exactly these bytes (idx[0, n), as in dom_parser_implementation).
-  simdjson::error_code CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n);
+  simdjson::error_code CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n) {
+    return CheckIndexed(buf, len, idx, n, Span{});
+  }
 
   // Same, where the first stage indexed only buf[0, cut) (idx[0, n)), cut
   // just after a structural '}': the rest is indexed here and the two
@@ -46,6 +49,21 @@ class JsonValidator {
                                      uint32_t n);
 
  private:
+  // An array of numbers already checked on its bytes (NumericArrayEnd in
+  // validate.cc): its '[' at `begin` is one structural in the index, and the
+  // walk takes it as one value that ends at `end`, nesting at most `nest`
+  // arrays deep (the array itself is 1).
+  struct Span {
+    uint32_t begin = UINT32_MAX, end = 0, nest = 0;
+  };
+  static size_t SpanNest(const char* buf, Span span);  // exactly how deep
+  simdjson::error_code CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n,
+                                    Span span);
+  // CheckAfterCut with the first array after the cut checked on its bytes;
+  // false when that does not apply (then the caller indexes all the rest).
+  bool CheckAroundSpan(const char* buf, size_t len, size_t cut, const uint32_t* idx, uint32_t n,
+                       Span span, simdjson::error_code* result);
+  uint32_t* Joined(size_t n);
   simdjson::error_code Reserve(size_t len);
   bool StringOk(const char* quote, const char* end);
 

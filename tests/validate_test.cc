@@ -5,8 +5,9 @@
 #include <fstream>
 #include <random>
 
-#include "simdjson.h"
+#include "absl/strings/match.h"
 #include "reference.h"
+#include "simdjson.h"
 #include "test_util.h"
 
 namespace weir::testing {
@@ -36,6 +37,28 @@ std::vector<std::string> SeedLines() {
   return lines;
 }
 
+// 1 to max_edits edits (a byte of alphabet replaced, inserted or erased) at
+// positions in [from, from + span) of the line.
+void Edit(std::string* line, std::mt19937& rng, const std::string& alphabet, int max_edits,
+          size_t from = 0, size_t span = SIZE_MAX) {
+  const int edits = 1 + static_cast<int>(rng() % static_cast<unsigned>(max_edits));
+  for (int e = 0; e < edits && line->size() > from; ++e) {
+    const size_t pos = from + rng() % std::min(span, line->size() - from);
+    const char c = alphabet[rng() % alphabet.size()];
+    switch (rng() % 3) {
+      case 0:
+        (*line)[pos] = c;
+        break;
+      case 1:
+        line->insert(line->begin() + static_cast<std::ptrdiff_t>(pos), c);
+        break;
+      default:
+        line->erase(pos, 1);
+        break;
+    }
+  }
+}
+
 TEST(Validate, MatchedValidationAgreesWithTheFullParser) {
   // Matches every object: a rule whose only clause is "this path is absent".
   auto rs = CompileText("rules:\n  - id: all\n    pattern: {zz9: [{exists: false}]}\n");
@@ -51,16 +74,7 @@ TEST(Validate, MatchedValidationAgreesWithTheFullParser) {
   for (const std::string& seed : SeedLines()) {
     for (int k = 0; k < kMutations; ++k) {
       std::string line = seed;
-      int edits = 1 + static_cast<int>(rng() % 3);
-      for (int e = 0; e < edits && !line.empty(); ++e) {
-        size_t pos = rng() % line.size();
-        char c = alphabet[rng() % alphabet.size()];
-        switch (rng() % 3) {
-          case 0: line[pos] = c; break;
-          case 1: line.insert(line.begin() + pos, c); break;
-          default: line.erase(pos, 1); break;
-        }
-      }
+      Edit(&line, rng, alphabet, 3);
       std::string padded = line + std::string(Matcher::kPadding, ' ');
       std::string_view ev(padded.data(), line.size());
       if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) continue;
@@ -155,16 +169,7 @@ TEST(Validate, MatchedValidationAfterACutAgreesWithTheFullParser) {
   for (const std::string& seed : seeds) {
     for (int k = 0; k < kMutations; ++k) {
       std::string line = seed;
-      int edits = 1 + static_cast<int>(rng() % 3);
-      for (int e = 0; e < edits && !line.empty(); ++e) {
-        size_t pos = rng() % line.size();
-        char c = alphabet[rng() % alphabet.size()];
-        switch (rng() % 3) {
-          case 0: line[pos] = c; break;
-          case 1: line.insert(line.begin() + pos, c); break;
-          default: line.erase(pos, 1); break;
-        }
-      }
+      Edit(&line, rng, alphabet, 3);
       std::string padded = line + std::string(Matcher::kPadding, ' ');
       std::string_view ev(padded.data(), line.size());
       if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) continue;
@@ -209,16 +214,7 @@ TEST(Validate, CutEventsMatchAsWholeOnes) {
     for (int k = 0; k < 3000; ++k) {
       std::string line = seed;
       if (k > 0) {
-        int edits = 1 + static_cast<int>(rng() % 3);
-        for (int e = 0; e < edits && !line.empty(); ++e) {
-          size_t pos = rng() % std::min<size_t>(line.size(), 140);  // mostly in properties
-          char c = alphabet[rng() % alphabet.size()];
-          switch (rng() % 3) {
-            case 0: line[pos] = c; break;
-            case 1: line.insert(line.begin() + pos, c); break;
-            default: line.erase(pos, 1); break;
-          }
-        }
+        Edit(&line, rng, alphabet, 3, 0, 140);  // mostly in properties
       }
       std::string padded = line + std::string(Matcher::kPadding, ' ');
       std::string_view ev(padded.data(), line.size());
@@ -259,6 +255,95 @@ TEST(Validate, WhatACutLeavesOutIsCheckedWhenTheEventMatches) {
       EXPECT_EQ(m.ValidateMatchedPadded(ev).message(), "invalid UTF-8");
     } else {
       EXPECT_TRUE(hits.empty());  // matches nothing: the geometry is not read
+    }
+  }
+}
+
+// Arrays of numbers after a cut are checked on their bytes, 64 at a time
+// (engine/validate.cc, NumericArrayEnd, on CPUs with AVX-512BW), and the
+// walk takes each as one value. Edits inside such arrays, at every
+// alignment of the array against those blocks and at nesting depths around
+// the limit, must give the oracle's verdict and the full check's wording.
+TEST(Validate, NumericArraysAfterACutAgreeWithTheOracle) {
+  auto rs =
+      CompileText("rules:\n  - id: all\n    pattern: {properties: {zz9: [{exists: false}]}}\n");
+  ASSERT_TRUE(rs);
+  EventLimits limits;
+  limits.max_depth = 8;
+  Matcher m(rs, limits);
+  std::mt19937 rng(19);
+  const int kMutations = getenv("WEIR_STRESS") ? 3000 : 150;
+  const std::string alphabet = "0123456789-.,[] 0-.,[] eE+\t\"{}x\\\xc3";
+  std::string ring, compact, flat;
+  for (int i = 0; i < 14; ++i) {
+    ring += (i ? ", " : "") + ("[ -122.4220035282" + std::to_string(i * 7) + ", 37.80" +
+                               std::to_string(i) + ", 0.0 ]");
+    compact += (i ? "," : "") + ("[" + std::to_string(i) + ",-0." + std::to_string(i) + "5]");
+    flat += (i ? ", " : "") + std::to_string(i * 1234567) + ".25, -" + std::to_string(i);
+  }
+  const std::vector<std::string> arrays = {
+      "[ [ " + ring + " ] ]",
+      "[" + compact + ",[]," + compact + "]",
+      "[ " + flat + " ]",
+      "[[[[[[0]]]]], [ " + flat + " ]]",     // 6 deep: within the limit at depth 3
+      "[[[[[[[0]]]]]]], [ " + flat + " ]]",  // 7 deep: one too many
+      "[ " + flat + ", 1e5, 2E-3 ]",         // exponents: the usual way
+  };
+  const std::vector<std::string> befores = {"", R"("bbox": [ "a", 1 ], )"};
+  const std::vector<std::string> afters = {"", R"(, "more": [ 1, 2.5, [ ] ])"};
+  std::vector<uint32_t> hits;
+  int compared = 0, bad = 0;
+  for (size_t a = 0; a < arrays.size(); ++a) {
+    for (int pad = 0; pad < 64; pad += (a == 0 ? 1 : 7)) {
+      const std::string& before = befores[pad % 2];
+      const std::string& after = afters[(pad / 2) % 2];
+      const std::string head = R"({ "type": "Feature", "properties": { "P": ")" +
+                               std::string(static_cast<size_t>(pad), 'p') +
+                               R"(" }, "geometry": { )" + before + R"("coordinates": )";
+      const std::string seed = head + arrays[a] + after + " } }";
+      for (int k = 0; k <= kMutations; ++k) {
+        std::string line = seed;
+        if (k > 0) {
+          Edit(&line, rng, alphabet, 2, head.size(), arrays[a].size());
+        }
+        std::string padded = line + std::string(Matcher::kPadding, ' ');
+        std::string_view ev(padded.data(), line.size());
+        if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) continue;
+        absl::Status cheap = m.ValidateMatchedPadded(ev);
+        absl::Status full = m.ValidatePadded(ev);
+        ++compared;
+        ASSERT_EQ(cheap.message(), full.message()) << line;
+        if (k == 0) {
+          ASSERT_EQ(cheap.ok(), a != 4) << line << "\n"
+                                        << cheap;  // only the 7-deep seed is too deep
+        }
+        if (absl::StrContains(full.message(), "nested deeper")) continue;
+        const bool oracle = Oracle(line);
+        if (!oracle) ++bad;
+        ASSERT_EQ(cheap.ok(), oracle) << line << "\ncheap: " << cheap;
+      }
+    }
+  }
+  EXPECT_GT(compared, 3000);
+  EXPECT_GT(bad, 1000);
+  // Cases a few random edits rarely reach, at every alignment.
+  const std::string fill = "[ " + flat + " ], ";
+  for (const std::string tricky :
+       {"[1,  ]",     "[1  2]",         "[ ,  1]", "[1,,2]", "[1 , 2]", "[[1],  [2]]", "[[1] [2]]",
+        "[1,\t2]",    "[1.2.3]",        "[-]",     "[-.5]",  "[5.]",    "[00]",        "[-01]",
+        "[0.01, -0]", "[1-2]",          "[1]]",    "[[1]",   "[], []",  "[  ]",        "[ ]",
+        "[1 ]",       "[1,[2,[3,[]]]]", "[1\\]",   "[\"1\"]"}) {
+    for (int pad = 0; pad < 64; ++pad) {
+      const std::string line = R"({ "type": "Feature", "properties": { "P": ")" +
+                               std::string(static_cast<size_t>(pad), 'p') +
+                               R"(" }, "geometry": { "coordinates": [ )" + fill + tricky +
+                               R"( ] } })";
+      std::string padded = line + std::string(Matcher::kPadding, ' ');
+      std::string_view ev(padded.data(), line.size());
+      ASSERT_TRUE(m.MatchPadded(ev, &hits).ok() && !hits.empty()) << line;
+      absl::Status cheap = m.ValidateMatchedPadded(ev);
+      ASSERT_EQ(cheap.ok(), Oracle(line)) << line << "\ncheap: " << cheap;
+      ASSERT_EQ(cheap.message(), m.ValidatePadded(ev).message()) << line;
     }
   }
 }
