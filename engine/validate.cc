@@ -95,20 +95,23 @@ bool LiteralOk(const char* p, const char* e) {
 //
 // AVX-512BW only (chosen at run time); elsewhere every array is checked the
 // usual way.
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,bmi,popcnt")
+// A function attribute rather than a target pragma: GCC and Clang both
+// take it.
+#define WEIR_AVX512BW __attribute__((target("avx512f,avx512bw,bmi,popcnt")))
 
-inline uint64_t Digits(__m512i v) {
+WEIR_AVX512BW inline uint64_t Digits(__m512i v) {
   return _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
 }
-inline uint64_t Eq(__m512i v, char c) { return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c)); }
+WEIR_AVX512BW inline uint64_t Eq(__m512i v, char c) {
+  return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c));
+}
 
 // Where the array whose '[' is at p ends (one past its ']'), when it is a
 // valid array of numbers and arrays of numbers within [p, e); otherwise
 // nullptr. *nest_out: at least how deep it nests (the array itself is 1).
 // Reads whole 64-byte blocks from p - 2 on: the two bytes before p belong
 // to the event, which is followed by its padding.
-const char* NumericArrayEnd(const char* p, const char* e, size_t* nest_out) {
+WEIR_AVX512BW const char* NumericArrayEnd(const char* p, const char* e, size_t* nest_out) {
   uint64_t dot_carry = 0;  // the digits after a dot run on into the next block
   size_t depth = 0, nest_bound = 0;
   for (const char* b = p; b < e; b += 64) {
@@ -177,7 +180,7 @@ const char* NumericArrayEnd(const char* p, const char* e, size_t* nest_out) {
   return nullptr;
 }
 
-#pragma GCC pop_options
+#undef WEIR_AVX512BW
 
 // How deep the array at p nests; it holds no strings, so its brackets are
 // all structural.
