@@ -8,6 +8,10 @@
 //   Match after the validation gives the same rules, a rule set without the
 //   array-consistent rules gives the same answer for the other rules, and the
 //   slow reference evaluator of the differential test agrees;
+// - with rules that name one top-level key (CutRuleDefs), so that events are
+//   cut after it: matching and then validating a matched event (as the
+//   pipeline does) rejects exactly what ValidatePadded rejects, with its
+//   error, unless the event matches nothing, and matches as the reference;
 // - when ValidatePadded rejects it: a failing Match gives the same error, and a
 //   Match that succeeded (it reads lazily) succeeds again with the same rules;
 // - ValidatePadded accepts exactly what the reference's strict JSON parser
@@ -39,6 +43,11 @@ struct State {
   std::vector<bool> consistent;                // per rule: has an array-consistent conjunction
   std::unique_ptr<Matcher> m, m_plain;
   std::unique_ptr<weir::testing::Reference> ref;
+  // CutRuleDefs: events are cut after `p`, and matched ones validated after
+  // the cut.
+  std::vector<weir::RuleDef> cut_defs;
+  std::unique_ptr<Matcher> m_cut;
+  std::unique_ptr<weir::testing::Reference> ref_cut;
 };
 
 State& Get() {
@@ -58,6 +67,9 @@ State& Get() {
     st->m = std::make_unique<Matcher>(st->rules, limits);
     st->m_plain = std::make_unique<Matcher>(st->plain, limits);
     st->ref = std::make_unique<weir::testing::Reference>(st->defs);
+    st->cut_defs = weir::fuzz::CutRuleDefs();
+    st->m_cut = std::make_unique<Matcher>(weir::fuzz::CompileOrDie(st->cut_defs), limits);
+    st->ref_cut = std::make_unique<weir::testing::Reference>(st->cut_defs);
     return st;
   }();
   return *s;
@@ -147,6 +159,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                   doc.kind == weir::testing::Json::kObject && Depth(doc) <= limits.max_depth &&
                   simdjson::validate_utf8(text.data(), text.size());
     if (oracle != v.ok()) Fail("validation disagrees with the strict parser", all());
+  }
+
+  {
+    // As the pipeline does with the cut rules: match, then validate a
+    // matched event (after the cut, the rest of the event only). A bad
+    // event may pass only by matching nothing; an error is the full
+    // validation's.
+    std::vector<uint32_t> k, r;
+    absl::Status sc = s.m_cut->MatchPadded(padded, &k);
+    if (sc.ok() && !k.empty()) sc = s.m_cut->ValidateMatchedPadded(padded);
+    const std::string cut =
+        "\ncut rules: " + sc.ToString() + " [" + std::to_string(k.size()) + " matched]";
+    if (!sc.ok() && sc != v)
+      Fail("the cut rules' error differs from ValidatePadded's", all() + cut);
+    if (sc.ok() && !k.empty() && !v.ok())
+      Fail("a matched bad event passed after a cut", all() + cut);
+    if (v.ok() && !sc.ok()) Fail("the cut rules rejected a valid event", all() + cut);
+    if (v.ok() && s.ref_cut->Match(std::string(event), &r) && r != k &&
+        !(LongNumber(event) && weir::fuzz::Allowed("simdjson-2093")))
+      Fail("the cut rules and the reference evaluator disagree",
+           all() + cut + "\nreference matched " + std::to_string(r.size()));
   }
 
   if (v.ok()) {

@@ -179,6 +179,17 @@ inline std::vector<RuleDef> FuzzRuleDefs() {
   return r;
 }
 
+// Rules that name one top-level key, `p`, so that the matcher cuts events
+// after the object that holds it (the fixed set above names too many keys for
+// a cut); one matches almost every event, so that the rest of the event is
+// validated after the cut, as for a matched line.
+inline std::vector<RuleDef> CutRuleDefs() {
+  std::vector<RuleDef> r;
+  r.push_back(R("cut-absent", {All({Not("p.zz", {Exists()})})}));
+  r.push_back(R("cut-value", {All({C("p.s", {Str("a*"), Num("1")})})}));
+  return r;
+}
+
 inline std::shared_ptr<const RuleSet> CompileOrDie(std::vector<RuleDef> defs) {
   auto rs = RuleSet::Compile(std::move(defs));
   if (!rs.ok()) {

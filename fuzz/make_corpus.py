@@ -62,6 +62,24 @@ HAND_EVENTS = [
     '{"a":"\\ud83d\\ude00z"}',
 ]
 
+# Events for the cut rules of fuzz/fuzz_rules.h (CutRuleDefs): `p` first, then
+# arrays of numbers long enough to be checked on their bytes after the cut.
+def _cut_events():
+    ring = ", ".join("[ -122.42200352%02d, 37.80%d, 0.0 ]" % (i * 7, i) for i in range(12))
+    compact = ",".join("[%d,-0.%d5]" % (i, i) for i in range(24))
+    flat = ", ".join("%d.25, -%d" % (i * 1234567, i) for i in range(20))
+    return [
+        '{"type":"Feature","p":{"s":"abc","n":1},"geometry":{"type":"Polygon",'
+        '"coordinates":[ [ ' + ring + ' ] ]}}',
+        '{"p":{"s":1},"g":[' + compact + ',[],' + compact + '],"t":"x"}',
+        '{"p":{"zz":0},"a":[ ' + flat + ' ],"b":[1e5, ' + flat + ']}',
+        '{"p":{},"d":[[[[[[[[[[[[0]]]]]]]]]]], [ ' + flat + ' ]]}',
+        '{"p":{"s":"a"},"q":[ ' + flat + ', "x", ' + flat + ' ]}',
+    ]
+
+
+HAND_EVENTS += _cut_events()
+
 HAND_RULES = [
     # JSON rule file, filter dialect and inline actions with ${VAR}s.
     '{"version": 1, "rules": [{"id": "j1", "filter": {"a.b": ["x*", "*y"], "c": null}, '
