@@ -94,9 +94,8 @@ bool LiteralOk(const char* p, const char* e) {
 // a space is one of those two.
 //
 // AVX-512BW only (chosen at run time); elsewhere every array is checked the
-// usual way.
-// A function attribute rather than a target pragma: GCC and Clang both
-// take it.
+// usual way. A function attribute rather than a target pragma, which Clang
+// does not take.
 #define WEIR_AVX512BW __attribute__((target("avx512f,avx512bw,bmi,popcnt")))
 
 WEIR_AVX512BW inline uint64_t Digits(__m512i v) {
@@ -108,9 +107,10 @@ WEIR_AVX512BW inline uint64_t Eq(__m512i v, char c) {
 
 // Where the array whose '[' is at p ends (one past its ']'), when it is a
 // valid array of numbers and arrays of numbers within [p, e); otherwise
-// nullptr. *nest_out: at least how deep it nests (the array itself is 1).
-// Reads whole 64-byte blocks from p - 2 on: the two bytes before p belong
-// to the event, which is followed by its padding.
+// nullptr. *nest_out: a bound on how deep it nests, never below the depth
+// (the array itself is 1). Reads whole 64-byte blocks from p - 2 on: the
+// caller makes sure the two bytes before p belong to the event, and the
+// event is followed by its padding.
 WEIR_AVX512BW const char* NumericArrayEnd(const char* p, const char* e, size_t* nest_out) {
   uint64_t dot_carry = 0;  // the digits after a dot run on into the next block
   size_t depth = 0, nest_bound = 0;
