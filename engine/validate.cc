@@ -1,6 +1,7 @@
 #include "engine/validate.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -93,10 +94,20 @@ bool LiteralOk(const char* p, const char* e) {
 // Only single spaces between tokens, so that the previous byte that is not
 // a space is one of those two.
 //
-// AVX-512BW only (chosen at run time); elsewhere every array is checked the
-// usual way. A function attribute rather than a target pragma, which Clang
-// does not take.
+// AVX-512BW or AVX2, chosen at run time (WEIR_VALIDATE_SIMD=avx2 or none
+// chooses less, for tests); elsewhere every array is checked the usual way.
+// Function attributes rather than target pragmas, which Clang does not take.
 #define WEIR_AVX512BW __attribute__((target("avx512f,avx512bw,bmi,popcnt")))
+#define WEIR_AVX2 __attribute__((target("avx2,bmi,popcnt")))
+
+// The masks of one 64-byte block, as the scan needs them.
+struct BlockMasks {
+  uint64_t d, m, dot, comma, open, close, w;  // digit, '-', '.', ',', '[', ']', ' '
+  uint64_t w1, d1, m1, p1, z1;                // the byte before: ' ', digit, '-', '.', '0'
+  uint64_t d2, p2;                            // two bytes before: digit, '.'
+  // The previous byte that is not a space: ',', '[', ']'.
+  uint64_t after_comma, after_open, after_close;
+};
 
 WEIR_AVX512BW inline uint64_t Digits(__m512i v) {
   return _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
@@ -105,81 +116,147 @@ WEIR_AVX512BW inline uint64_t Eq(__m512i v, char c) {
   return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c));
 }
 
+// Reads [b - 2, b + 64).
+WEIR_AVX512BW inline BlockMasks Masks512(const char* b) {
+  const __m512i v = _mm512_loadu_si512(b);
+  const __m512i v1 = _mm512_loadu_si512(b - 1);  // the byte before
+  const __m512i v2 = _mm512_loadu_si512(b - 2);  // and the one before that
+  BlockMasks k;
+  k.d = Digits(v), k.m = Eq(v, '-'), k.dot = Eq(v, '.'), k.comma = Eq(v, ',');
+  k.open = Eq(v, '['), k.close = Eq(v, ']'), k.w = Eq(v, ' ');
+  k.w1 = Eq(v1, ' '), k.d1 = Digits(v1), k.m1 = Eq(v1, '-'), k.p1 = Eq(v1, '.');
+  k.z1 = Eq(v1, '0'), k.d2 = Digits(v2), k.p2 = Eq(v2, '.');
+  const __m512i pv = _mm512_mask_blend_epi8(k.w1, v1, v2);
+  k.after_comma = Eq(pv, ','), k.after_open = Eq(pv, '['), k.after_close = Eq(pv, ']');
+  return k;
+}
+
+// The same from two 32-byte halves.
+struct Halves {
+  __m256i lo, hi;
+};
+WEIR_AVX2 inline Halves Load2(const char* b) {
+  return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32))};
+}
+WEIR_AVX2 inline uint64_t Bits(__m256i lo, __m256i hi) {
+  return static_cast<uint32_t>(_mm256_movemask_epi8(lo)) |
+         uint64_t{static_cast<uint32_t>(_mm256_movemask_epi8(hi))} << 32;
+}
+WEIR_AVX2 inline uint64_t Eq(Halves v, char c) {
+  const __m256i x = _mm256_set1_epi8(c);
+  return Bits(_mm256_cmpeq_epi8(v.lo, x), _mm256_cmpeq_epi8(v.hi, x));
+}
+WEIR_AVX2 inline __m256i Digits(__m256i v) {  // v - '0' is at most 9, unsigned
+  const __m256i x = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
+  return _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(9)), x);
+}
+WEIR_AVX2 inline uint64_t Digits(Halves v) { return Bits(Digits(v.lo), Digits(v.hi)); }
+
+WEIR_AVX2 inline BlockMasks Masks256(const char* b) {
+  const Halves v = Load2(b), v1 = Load2(b - 1), v2 = Load2(b - 2);
+  BlockMasks k;
+  k.d = Digits(v), k.m = Eq(v, '-'), k.dot = Eq(v, '.'), k.comma = Eq(v, ',');
+  k.open = Eq(v, '['), k.close = Eq(v, ']'), k.w = Eq(v, ' ');
+  k.w1 = Eq(v1, ' '), k.d1 = Digits(v1), k.m1 = Eq(v1, '-'), k.p1 = Eq(v1, '.');
+  k.z1 = Eq(v1, '0'), k.d2 = Digits(v2), k.p2 = Eq(v2, '.');
+  const __m256i space = _mm256_set1_epi8(' ');
+  const Halves pv = {_mm256_blendv_epi8(v1.lo, v2.lo, _mm256_cmpeq_epi8(v1.lo, space)),
+                     _mm256_blendv_epi8(v1.hi, v2.hi, _mm256_cmpeq_epi8(v1.hi, space))};
+  k.after_comma = Eq(pv, ','), k.after_open = Eq(pv, '['), k.after_close = Eq(pv, ']');
+  return k;
+}
+
+// What the scan carries from block to block.
+struct ArrayScan {
+  uint64_t dot_carry = 0;  // the digits after a dot run on into the next block
+  size_t depth = 0, nest_bound = 0;
+};
+
+// One block of the array (first: the block of its '['; avail: the bytes of
+// the event from b on). -1: not an array of numbers; 0: it goes on; else
+// how many bytes of this block it takes, up to its ']'. Plain code, inlined
+// into each loader's loop and compiled for its instruction set there.
+__attribute__((always_inline)) inline int ScanBlock(const BlockMasks& k, bool first,
+                                                    ptrdiff_t avail, ArrayScan* s) {
+  const uint64_t d = k.d, m = k.m, dot = k.dot, comma = k.comma, open = k.open, close = k.close,
+                 w = k.w;
+  // The bytes of the array in this block: up to its closing bracket,
+  // which can only be here if the block closes as many as are open.
+  uint64_t in = avail >= 64 ? ~uint64_t{0} : (uint64_t{1} << avail) - 1;
+  const size_t opens = static_cast<size_t>(__builtin_popcountll(open & in));
+  const size_t closes = static_cast<size_t>(__builtin_popcountll(close & in));
+  s->nest_bound = std::max(s->nest_bound, s->depth + opens);
+  bool done = false;
+  if (closes < s->depth) {
+    s->depth += opens - closes;
+  } else {
+    for (uint64_t br = (open | close) & in; br != 0; br &= br - 1) {
+      const uint64_t bit = br & -br;
+      if (open & bit) {
+        ++s->depth;
+      } else if (--s->depth == 0) {
+        in &= (bit << 1) - 1;
+        done = true;
+        break;
+      }
+    }
+  }
+  const uint64_t t = d | m | dot;  // bytes of number tokens
+  // Something else, or two spaces in a row: give up.
+  if ((~(t | comma | open | close | w) | (w & k.w1)) & in) return -1;
+  const uint64_t t1 = k.d1 | k.m1 | k.p1;
+  // Numbers: -?(0|[1-9][0-9]*)(\.[0-9]+)? (an exponent gives up above).
+  uint64_t bad = (m & t1)         // a minus inside a token
+                 | (k.m1 & ~d)    // a minus not followed by a digit
+                 | (dot & ~k.d1)  // a dot not after a digit
+                 | (k.p1 & ~d);   // a dot not followed by a digit
+  // A digit after a zero that begins the integer part (after neither a
+  // digit nor a dot).
+  bad |= d & k.z1 & ~k.d2 & ~k.p2;
+  // One dot per number: the digits after a dot run to a byte that is not
+  // a dot. Adding the run's first bit carries through it to that byte.
+  uint64_t sum;
+  bool out = __builtin_add_overflow(d, k.p1, &sum);
+  out |= __builtin_add_overflow(sum, s->dot_carry, &sum);
+  bad |= sum & ~d & dot;
+  // Order, spaces aside: the previous byte that is not a space.
+  const uint64_t after_comma = k.after_comma, after_open = k.after_open,
+                 after_close = k.after_close;
+  const uint64_t after_token = ~(after_comma | after_open | after_close);
+  const uint64_t own = first ? 1 : 0;                  // the array's own '[' is the walk's to check
+  bad |= (t & ~t1) & ~(after_comma | after_open);      // a number after , or [
+  bad |= (open & ~own) & ~(after_comma | after_open);  // [ after , or [
+  bad |= comma & ~(after_token | after_close);         // , after a number or ]
+  bad |= close & ~(after_token | after_close | after_open);  // ] after a number, ] or [
+  if (bad & in) return -1;
+  s->dot_carry = out;
+  return done ? 64 - __builtin_clzll(in) : 0;
+}
+
 // Where the array whose '[' is at p ends (one past its ']'), when it is a
 // valid array of numbers and arrays of numbers within [p, e); otherwise
 // nullptr. *nest_out: a bound on how deep it nests, never below the depth
 // (the array itself is 1). Reads whole 64-byte blocks from p - 2 on: the
 // caller makes sure the two bytes before p belong to the event, and the
-// event is followed by its padding.
-WEIR_AVX512BW const char* NumericArrayEnd(const char* p, const char* e, size_t* nest_out) {
-  uint64_t dot_carry = 0;  // the digits after a dot run on into the next block
-  size_t depth = 0, nest_bound = 0;
-  for (const char* b = p; b < e; b += 64) {
-    const __m512i v = _mm512_loadu_si512(b);
-    const __m512i v1 = _mm512_loadu_si512(b - 1);  // the byte before
-    const __m512i v2 = _mm512_loadu_si512(b - 2);  // and the one before that
-    const uint64_t d = Digits(v), m = Eq(v, '-'), dot = Eq(v, '.'), comma = Eq(v, ','),
-                   open = Eq(v, '['), close = Eq(v, ']'), w = Eq(v, ' ');
-    // The bytes of the array in this block: up to its closing bracket,
-    // which can only be here if the block closes as many as are open.
-    uint64_t in = e - b >= 64 ? ~uint64_t{0} : (uint64_t{1} << (e - b)) - 1;
-    const size_t opens = static_cast<size_t>(__builtin_popcountll(open & in));
-    const size_t closes = static_cast<size_t>(__builtin_popcountll(close & in));
-    nest_bound = std::max(nest_bound, depth + opens);
-    bool done = false;
-    if (closes < depth) {
-      depth += opens - closes;
-    } else {
-      for (uint64_t br = (open | close) & in; br != 0; br &= br - 1) {
-        const uint64_t bit = br & -br;
-        if (open & bit) {
-          ++depth;
-        } else if (--depth == 0) {
-          in &= (bit << 1) - 1;
-          done = true;
-          break;
-        }
-      }
-    }
-    const uint64_t t = d | m | dot;  // bytes of number tokens
-    const uint64_t w1 = Eq(v1, ' ');
-    // Something else, or two spaces in a row: give up.
-    if ((~(t | comma | open | close | w) | (w & w1)) & in) return nullptr;
-    const uint64_t d1 = Digits(v1), m1 = Eq(v1, '-'), p1 = Eq(v1, '.');
-    const uint64_t t1 = d1 | m1 | p1;
-    // Numbers: -?(0|[1-9][0-9]*)(\.[0-9]+)? (an exponent gives up above).
-    uint64_t bad = (m & t1)       // a minus inside a token
-                   | (m1 & ~d)    // a minus not followed by a digit
-                   | (dot & ~d1)  // a dot not after a digit
-                   | (p1 & ~d);   // a dot not followed by a digit
-    // A digit after a zero that begins the integer part (after neither a
-    // digit nor a dot).
-    bad |= d & Eq(v1, '0') & ~Digits(v2) & ~Eq(v2, '.');
-    // One dot per number: the digits after a dot run to a byte that is not
-    // a dot. Adding the run's first bit carries through it to that byte.
-    uint64_t sum;
-    bool out = __builtin_add_overflow(d, p1, &sum);
-    out |= __builtin_add_overflow(sum, dot_carry, &sum);
-    bad |= sum & ~d & dot;
-    // Order, spaces aside: the previous byte that is not a space.
-    const __m512i pv = _mm512_mask_blend_epi8(w1, v1, v2);
-    const uint64_t after_comma = Eq(pv, ','), after_open = Eq(pv, '['), after_close = Eq(pv, ']');
-    const uint64_t after_token = ~(after_comma | after_open | after_close);
-    const uint64_t first = b == p ? 1 : 0;           // the array's own '[' is the walk's to check
-    bad |= (t & ~t1) & ~(after_comma | after_open);  // a number after , or [
-    bad |= (open & ~first) & ~(after_comma | after_open);      // [ after , or [
-    bad |= comma & ~(after_token | after_close);               // , after a number or ]
-    bad |= close & ~(after_token | after_close | after_open);  // ] after a number, ] or [
-    if (bad & in) return nullptr;
-    if (done) {
-      *nest_out = nest_bound;
-      return b + 64 - __builtin_clzll(in);
-    }
-    dot_carry = out;
+// event is followed by its padding. One per instruction set, alike.
+#define WEIR_NUMERIC_ARRAY_END(name, target, masks)                         \
+  target const char* name(const char* p, const char* e, size_t* nest_out) { \
+    ArrayScan s;                                                            \
+    for (const char* b = p; b < e; b += 64) {                               \
+      const int took = ScanBlock(masks(b), b == p, e - b, &s);              \
+      if (took < 0) return nullptr;                                         \
+      if (took > 0) {                                                       \
+        *nest_out = s.nest_bound;                                           \
+        return b + took;                                                    \
+      }                                                                     \
+    }                                                                       \
+    return nullptr;                                                         \
   }
-  return nullptr;
-}
-
+WEIR_NUMERIC_ARRAY_END(NumericArrayEnd512, WEIR_AVX512BW, Masks512)
+WEIR_NUMERIC_ARRAY_END(NumericArrayEnd256, WEIR_AVX2, Masks256)
+#undef WEIR_NUMERIC_ARRAY_END
+#undef WEIR_AVX2
 #undef WEIR_AVX512BW
 
 // How deep the array at p nests; it holds no strings, so its brackets are
@@ -196,9 +273,22 @@ size_t ExactNest(const char* p, const char* e) {
   return deepest;
 }
 
-bool HaveNumericSpans() {
-  static const bool have = __builtin_cpu_supports("avx512bw");
-  return have;
+using ArrayEnd = const char* (*)(const char*, const char*, size_t*);
+
+// The widest the CPU has, or what WEIR_VALIDATE_SIMD asks for (avx2, none);
+// nullptr: none.
+ArrayEnd NumericArrayEnd() {
+  static const ArrayEnd pick = []() -> ArrayEnd {
+    const char* want = std::getenv("WEIR_VALIDATE_SIMD");
+    const std::string_view w = want ? want : "";
+    if (w == "none") return nullptr;
+    if (w != "avx2" && __builtin_cpu_supports("avx512bw")) return NumericArrayEnd512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+        __builtin_cpu_supports("popcnt"))
+      return NumericArrayEnd256;
+    return nullptr;
+  }();
+  return pick;
 }
 #endif  // __x86_64__ && __GNUC__
 
@@ -267,11 +357,12 @@ error_code JsonValidator::CheckAfterCut(const char* buf, size_t len, size_t cut,
 #if defined(WEIR_NUMERIC_SPANS)
   // The first array after the cut, when it holds only numbers, is checked
   // on its bytes; the first stage indexes what comes before and after it.
-  if (len - cut >= 256 && len <= UINT32_MAX && HaveNumericSpans()) {
+  const ArrayEnd array_end = NumericArrayEnd();
+  if (len - cut >= 256 && len <= UINT32_MAX && array_end != nullptr) {
     if (const void* open = std::memchr(buf + cut, '[', len - cut)) {
       const char* p = static_cast<const char*>(open);
       size_t nest = 0;
-      const char* q = p - buf >= 2 ? NumericArrayEnd(p, buf + len, &nest) : nullptr;
+      const char* q = p - buf >= 2 ? array_end(p, buf + len, &nest) : nullptr;
       if (q != nullptr) {
         Span span{static_cast<uint32_t>(p - buf), static_cast<uint32_t>(q - buf),
                   static_cast<uint32_t>(nest)};

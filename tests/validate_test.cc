@@ -260,7 +260,7 @@ TEST(Validate, WhatACutLeavesOutIsCheckedWhenTheEventMatches) {
 }
 
 // Arrays of numbers after a cut are checked on their bytes, 64 at a time
-// (engine/validate.cc, NumericArrayEnd, on CPUs with AVX-512BW), and the
+// (engine/validate.cc, NumericArrayEnd, with AVX-512BW or AVX2), and the
 // walk takes each as one value. Edits inside such arrays, at every
 // alignment of the array against those blocks and at nesting depths around
 // the limit, must give the oracle's verdict and the full check's wording.
