@@ -77,6 +77,20 @@ bool LiteralOk(const char* p, const char* e) {
   return t == "true" || t == "false" || t == "null";
 }
 
+// How deep the array at p nests; it holds no strings, so its brackets are
+// all structural.
+size_t ExactNest(const char* p, const char* e) {
+  size_t depth = 0, deepest = 0;
+  for (; p < e; ++p) {
+    if (*p == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (*p == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define WEIR_NUMERIC_SPANS 1
 // Arrays of numbers (GeoJSON coordinates, samples) are most of the bytes of
@@ -259,20 +273,6 @@ WEIR_NUMERIC_ARRAY_END(NumericArrayEnd256, WEIR_AVX2, Masks256)
 #undef WEIR_AVX2
 #undef WEIR_AVX512BW
 
-// How deep the array at p nests; it holds no strings, so its brackets are
-// all structural.
-size_t ExactNest(const char* p, const char* e) {
-  size_t depth = 0, deepest = 0;
-  for (; p < e; ++p) {
-    if (*p == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (*p == ']') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 using ArrayEnd = const char* (*)(const char*, const char*, size_t*);
 
 // The widest the CPU has, or what WEIR_VALIDATE_SIMD asks for (avx2, none);
@@ -358,7 +358,7 @@ error_code JsonValidator::CheckAfterCut(const char* buf, size_t len, size_t cut,
   // The first array after the cut, when it holds only numbers, is checked
   // on its bytes; the first stage indexes what comes before and after it.
   const ArrayEnd array_end = NumericArrayEnd();
-  if (len - cut >= 256 && len <= UINT32_MAX && array_end != nullptr) {
+  if (len <= UINT32_MAX && array_end != nullptr) {
     if (const void* open = std::memchr(buf + cut, '[', len - cut)) {
       const char* p = static_cast<const char*>(open);
       size_t nest = 0;
@@ -445,15 +445,6 @@ bool JsonValidator::CheckAroundSpan(const char* buf, size_t len, size_t cut, con
   return true;
 }
 
-size_t JsonValidator::SpanNest(const char* buf, Span span) {
-#if defined(WEIR_NUMERIC_SPANS)
-  return ExactNest(buf + span.begin, buf + span.end);
-#else
-  (void)buf;
-  return span.nest;
-#endif
-}
-
 error_code JsonValidator::CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n,
                                        Span span) {
   if (stack_.empty()) stack_.resize(max_depth_ + 1);
@@ -490,7 +481,8 @@ value:
       case '{':
       case '[': {
         if (idx[i] == span.begin) {  // checked already: one value
-          if (depth + span.nest > max_depth_ && depth + SpanNest(buf, span) > max_depth_)
+          if (depth + span.nest > max_depth_ &&
+              depth + ExactNest(buf + span.begin, buf + span.end) > max_depth_)
             return simdjson::DEPTH_ERROR;
           ++i;
           goto after;

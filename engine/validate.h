@@ -56,7 +56,6 @@ class JsonValidator {
   struct Span {
     uint32_t begin = UINT32_MAX, end = 0, nest = 0;
   };
-  static size_t SpanNest(const char* buf, Span span);  // exactly how deep
   simdjson::error_code CheckIndexed(const char* buf, size_t len, const uint32_t* idx, uint32_t n,
                                     Span span);
   // CheckAfterCut with the first array after the cut checked on its bytes;
