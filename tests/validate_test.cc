@@ -3,6 +3,7 @@
 // oracle: the reference's own strict JSON parser plus a UTF-8 check.
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "absl/strings/match.h"
@@ -59,35 +60,62 @@ void Edit(std::string* line, std::mt19937& rng, const std::string& alphabet, int
   }
 }
 
+// The reference verdict: one JSON object, valid UTF-8.
+bool Oracle(const std::string& line) {
+  Json doc;
+  return JsonParser::Parse(line, &doc) && doc.kind == Json::kObject &&
+         simdjson::validate_utf8(line.data(), line.size());
+}
+
+// A matcher whose one rule is `pattern`, with events nested at most
+// max_depth deep.
+std::unique_ptr<Matcher> MatcherFor(const std::string& pattern, size_t max_depth) {
+  auto rs = CompileText("rules:\n  - id: all\n    pattern: " + pattern + "\n");
+  if (!rs) return nullptr;
+  EventLimits limits;
+  limits.max_depth = max_depth;
+  return std::make_unique<Matcher>(rs, limits);
+}
+
+// A line as the pipeline sees it: matched on a padded copy and, when a rule
+// matches, validated as a matched line (cheap) and on its own (full).
+struct Verdicts {
+  bool matched = false;
+  absl::Status cheap, full;
+};
+Verdicts Check(Matcher& m, const std::string& line) {
+  std::string padded = line + std::string(Matcher::kPadding, ' ');
+  std::string_view ev(padded.data(), line.size());
+  std::vector<uint32_t> hits;
+  Verdicts v;
+  if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) return v;
+  v.matched = true;
+  v.cheap = m.ValidateMatchedPadded(ev);
+  v.full = m.ValidatePadded(ev);
+  return v;
+}
+
 TEST(Validate, MatchedValidationAgreesWithTheFullParser) {
   // Matches every object: a rule whose only clause is "this path is absent".
-  auto rs = CompileText("rules:\n  - id: all\n    pattern: {zz9: [{exists: false}]}\n");
-  ASSERT_TRUE(rs);
-  EventLimits limits;
-  limits.max_depth = 64;
-  Matcher m(rs, limits);
+  auto matcher = MatcherFor("{zz9: [{exists: false}]}", 64);
+  ASSERT_TRUE(matcher);
+  Matcher& m = *matcher;
   std::mt19937 rng(11);
   const int kMutations = getenv("WEIR_STRESS") ? 20000 : 300;
   const std::string alphabet = "{}[]\",:0123456789-+.eEtrufalsn \\/ux\x01\xc3\xa9\xff";
-  std::vector<uint32_t> hits;
   int compared = 0, bad = 0;
   for (const std::string& seed : SeedLines()) {
     for (int k = 0; k < kMutations; ++k) {
       std::string line = seed;
       Edit(&line, rng, alphabet, 3);
-      std::string padded = line + std::string(Matcher::kPadding, ' ');
-      std::string_view ev(padded.data(), line.size());
-      if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) continue;
-      absl::Status cheap = m.ValidateMatchedPadded(ev);
-      absl::Status full = m.ValidatePadded(ev);
-      Json doc;
-      bool oracle = JsonParser::Parse(line, &doc) && doc.kind == Json::kObject &&
-                    simdjson::validate_utf8(line.data(), line.size());
+      const Verdicts v = Check(m, line);
+      if (!v.matched) continue;
+      const bool oracle = Oracle(line);
       ++compared;
       if (!oracle) ++bad;
-      ASSERT_EQ(cheap.ok(), oracle) << line << "\ncheap: " << cheap;
-      ASSERT_EQ(full.ok(), oracle) << line << "\nfull: " << full;
-      ASSERT_EQ(cheap.message(), full.message()) << line;
+      ASSERT_EQ(v.cheap.ok(), oracle) << line << "\ncheap: " << v.cheap;
+      ASSERT_EQ(v.full.ok(), oracle) << line << "\nfull: " << v.full;
+      ASSERT_EQ(v.cheap.message(), v.full.message()) << line;
     }
   }
   EXPECT_GT(compared, 1000);
@@ -118,9 +146,7 @@ TEST(Validate, NumbersAndStringsAgreeWithTheOracle) {
           "{\"k\":1,\"b\":{\"c\":[0," + v + "]}}"}) {
       std::string padded = line + std::string(Matcher::kPadding, ' ');
       std::string_view ev(padded.data(), line.size());
-      Json doc;
-      bool oracle = JsonParser::Parse(line, &doc) && doc.kind == Json::kObject &&
-                    simdjson::validate_utf8(line.data(), line.size());
+      const bool oracle = Oracle(line);
       EXPECT_EQ(m.ValidatePadded(ev).ok(), oracle) << line;
       std::vector<uint32_t> hits;
       if (m.MatchPadded(ev, &hits).ok() && !hits.empty()) {
@@ -144,19 +170,11 @@ std::string LongFeature(const std::string& properties) {
          R"(, "geometry": { "type": "Polygon", "coordinates": [ [ )" + ring + " ] ] } }";
 }
 
-bool Oracle(const std::string& line) {
-  Json doc;
-  return JsonParser::Parse(line, &doc) && doc.kind == Json::kObject &&
-         simdjson::validate_utf8(line.data(), line.size());
-}
-
 TEST(Validate, MatchedValidationAfterACutAgreesWithTheFullParser) {
   // Matches every object with "properties"; the rules read nothing else.
-  auto rs = CompileText("rules:\n  - id: all\n    pattern: {properties: {zz9: [{exists: false}]}}\n");
-  ASSERT_TRUE(rs);
-  EventLimits limits;
-  limits.max_depth = 64;
-  Matcher m(rs, limits);
+  auto matcher = MatcherFor("{properties: {zz9: [{exists: false}]}}", 64);
+  ASSERT_TRUE(matcher);
+  Matcher& m = *matcher;
   std::mt19937 rng(13);
   const int kMutations = getenv("WEIR_STRESS") ? 20000 : 2000;
   const std::string alphabet = "{}[]\",:0123456789-+.eEtrufalsn \\/ux\x01\xc3\xa9\xff";
@@ -164,23 +182,19 @@ TEST(Validate, MatchedValidationAfterACutAgreesWithTheFullParser) {
       LongFeature(R"({ "A": "1", "B": "x}y", "C": null, "D": "" })"),
       LongFeature(R"({ "A": "\u0041\"}", "N": { "x": [1, {"y": 2}] }, "E": -1.5e3 })"),
   };
-  std::vector<uint32_t> hits;
   int compared = 0, bad = 0;
   for (const std::string& seed : seeds) {
     for (int k = 0; k < kMutations; ++k) {
       std::string line = seed;
       Edit(&line, rng, alphabet, 3);
-      std::string padded = line + std::string(Matcher::kPadding, ' ');
-      std::string_view ev(padded.data(), line.size());
-      if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) continue;
-      absl::Status cheap = m.ValidateMatchedPadded(ev);
-      absl::Status full = m.ValidatePadded(ev);
+      const Verdicts v = Check(m, line);
+      if (!v.matched) continue;
       const bool oracle = Oracle(line);
       ++compared;
       if (!oracle) ++bad;
-      ASSERT_EQ(cheap.ok(), oracle) << line << "\ncheap: " << cheap;
-      ASSERT_EQ(full.ok(), oracle) << line << "\nfull: " << full;
-      ASSERT_EQ(cheap.message(), full.message()) << line;
+      ASSERT_EQ(v.cheap.ok(), oracle) << line << "\ncheap: " << v.cheap;
+      ASSERT_EQ(v.full.ok(), oracle) << line << "\nfull: " << v.full;
+      ASSERT_EQ(v.cheap.message(), v.full.message()) << line;
     }
   }
   EXPECT_GT(compared, 1000);
@@ -265,12 +279,9 @@ TEST(Validate, WhatACutLeavesOutIsCheckedWhenTheEventMatches) {
 // alignment of the array against those blocks and at nesting depths around
 // the limit, must give the oracle's verdict and the full check's wording.
 TEST(Validate, NumericArraysAfterACutAgreeWithTheOracle) {
-  auto rs =
-      CompileText("rules:\n  - id: all\n    pattern: {properties: {zz9: [{exists: false}]}}\n");
-  ASSERT_TRUE(rs);
-  EventLimits limits;
-  limits.max_depth = 8;
-  Matcher m(rs, limits);
+  auto matcher = MatcherFor("{properties: {zz9: [{exists: false}]}}", 8);
+  ASSERT_TRUE(matcher);
+  Matcher& m = *matcher;
   std::mt19937 rng(19);
   const int kMutations = getenv("WEIR_STRESS") ? 3000 : 150;
   const std::string alphabet = "0123456789-.,[] 0-.,[] eE+\t\"{}x\\\xc3";
@@ -291,7 +302,6 @@ TEST(Validate, NumericArraysAfterACutAgreeWithTheOracle) {
   };
   const std::vector<std::string> befores = {"", R"("bbox": [ "a", 1 ], )"};
   const std::vector<std::string> afters = {"", R"(, "more": [ 1, 2.5, [ ] ])"};
-  std::vector<uint32_t> hits;
   int compared = 0, bad = 0;
   for (size_t a = 0; a < arrays.size(); ++a) {
     for (int pad = 0; pad < 64; pad += (a == 0 ? 1 : 7)) {
@@ -306,21 +316,18 @@ TEST(Validate, NumericArraysAfterACutAgreeWithTheOracle) {
         if (k > 0) {
           Edit(&line, rng, alphabet, 2, head.size(), arrays[a].size());
         }
-        std::string padded = line + std::string(Matcher::kPadding, ' ');
-        std::string_view ev(padded.data(), line.size());
-        if (!m.MatchPadded(ev, &hits).ok() || hits.empty()) continue;
-        absl::Status cheap = m.ValidateMatchedPadded(ev);
-        absl::Status full = m.ValidatePadded(ev);
+        const Verdicts v = Check(m, line);
+        if (!v.matched) continue;
         ++compared;
-        ASSERT_EQ(cheap.message(), full.message()) << line;
+        ASSERT_EQ(v.cheap.message(), v.full.message()) << line;
         if (k == 0) {
-          ASSERT_EQ(cheap.ok(), a != 4) << line << "\n"
-                                        << cheap;  // only the 7-deep seed is too deep
+          ASSERT_EQ(v.cheap.ok(), a != 4) << line << "\n"
+                                          << v.cheap;  // only the 7-deep seed is too deep
         }
-        if (absl::StrContains(full.message(), "nested deeper")) continue;
+        if (absl::StrContains(v.full.message(), "nested deeper")) continue;
         const bool oracle = Oracle(line);
         if (!oracle) ++bad;
-        ASSERT_EQ(cheap.ok(), oracle) << line << "\ncheap: " << cheap;
+        ASSERT_EQ(v.cheap.ok(), oracle) << line << "\ncheap: " << v.cheap;
       }
     }
   }
@@ -338,12 +345,10 @@ TEST(Validate, NumericArraysAfterACutAgreeWithTheOracle) {
                                std::string(static_cast<size_t>(pad), 'p') +
                                R"(" }, "geometry": { "coordinates": [ )" + fill + tricky +
                                R"( ] } })";
-      std::string padded = line + std::string(Matcher::kPadding, ' ');
-      std::string_view ev(padded.data(), line.size());
-      ASSERT_TRUE(m.MatchPadded(ev, &hits).ok() && !hits.empty()) << line;
-      absl::Status cheap = m.ValidateMatchedPadded(ev);
-      ASSERT_EQ(cheap.ok(), Oracle(line)) << line << "\ncheap: " << cheap;
-      ASSERT_EQ(cheap.message(), m.ValidatePadded(ev).message()) << line;
+      const Verdicts v = Check(m, line);
+      ASSERT_TRUE(v.matched) << line;
+      ASSERT_EQ(v.cheap.ok(), Oracle(line)) << line << "\ncheap: " << v.cheap;
+      ASSERT_EQ(v.cheap.message(), v.full.message()) << line;
     }
   }
 }
