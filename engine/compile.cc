@@ -705,43 +705,90 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Compile(std::vector<Rule
   return std::shared_ptr<const RuleSet>(std::move(rs));
 }
 
+struct EncodedCompilation::State {
+  explicit State(const CompileOptions& options)
+      : shared(std::make_shared<RuleSet::Shared>()),
+        impl(std::make_shared<RuleSetImpl>()),
+        compiler(SetOptions(shared.get(), options), impl.get()) {}
+  static const CompileOptions& SetOptions(RuleSet::Shared* shared, const CompileOptions& o) {
+    shared->options = o;
+    return shared->options;
+  }
+  std::shared_ptr<RuleSet::Shared> shared;
+  std::shared_ptr<RuleSetImpl> impl;
+  Compiler compiler;
+  RuleDef rule;  // one at a time, its buffers reused
+  uint32_t count = 0;
+  absl::Status status;
+};
+
+EncodedCompilation::EncodedCompilation(const CompileOptions& options, size_t rules,
+                                       size_t conjunctions, size_t clauses, size_t predicates)
+    : s_(std::make_unique<State>(options)) {
+  s_->shared->base_ids.emplace(s_->impl.get());
+  s_->shared->base_ids->Reserve(rules);
+  s_->impl->lazy = true;
+  s_->impl->id_ends.reserve(rules);
+  s_->impl->rule_flags.reserve(rules);
+  s_->compiler.Reserve(clauses, predicates, conjunctions);
+}
+
+EncodedCompilation::EncodedCompilation(EncodedCompilation&&) noexcept = default;
+EncodedCompilation& EncodedCompilation::operator=(EncodedCompilation&&) noexcept = default;
+EncodedCompilation::~EncodedCompilation() = default;
+
+size_t EncodedCompilation::size() const { return s_->count; }
+
+const absl::Status& EncodedCompilation::status() const { return s_->status; }
+
+void EncodedCompilation::Add(const EncodedRules& part) {
+  State& s = *s_;
+  if (!s.status.ok()) return;
+  RuleSetImpl& impl = *s.impl;
+  const size_t id_bytes = impl.ids.size() + part.id_bytes();
+  if (id_bytes > impl.ids.capacity()) impl.ids.reserve(std::max(id_bytes, 2 * impl.ids.capacity()));
+  RuleDef& r = s.rule;
+  EncodedRules::Cursor cursor(part);
+  for (; cursor.Next(&r); ++s.count) {
+    const uint32_t i = s.count;
+    impl.ids += r.id;
+    impl.id_ends.push_back(static_cast<uint32_t>(impl.ids.size()));
+    impl.rule_flags.push_back(EncodedRules::Flags(r));
+    if (!r.id.empty() && !s.shared->base_ids->Insert(i)) {
+      s.status = absl::AlreadyExistsError(absl::StrCat("rule id '", r.id, "' is used twice"));
+      return;
+    }
+    if (!r.enabled) continue;
+    ++impl.enabled;
+    absl::Status st = s.compiler.AddRule(i, r);
+    if (!st.ok()) {
+      s.status = absl::Status(st.code(), absl::StrCat("rule '", r.id, "': ", st.message()));
+      return;
+    }
+  }
+  if (!cursor.ok()) s.status = absl::InternalError("rules held encoded are damaged");
+}
+
 absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::CompileEncoded(
     EncodedRules&& rules, const CompileOptions& options) {
-  auto shared = std::make_shared<Shared>();
-  shared->options = options;
-  auto impl = std::make_shared<RuleSetImpl>();
-  shared->base_ids.emplace(impl.get());
-  shared->base_ids->Reserve(rules.size());
-  impl->lazy = true;
-  impl->id_ends.reserve(rules.size());
-  impl->rule_flags.reserve(rules.size());
-  {
-    Compiler c(options, impl.get());
-    c.Reserve(rules.clauses(), rules.predicates(), rules.conjunctions());
-    impl->ids.reserve(rules.id_bytes());
-    // One RuleDef at a time, its buffers reused.
-    RuleDef r;
-    EncodedRules::Cursor cursor(rules);
-    for (uint32_t i = 0; cursor.Next(&r); ++i) {
-      impl->ids += r.id;
-      impl->id_ends.push_back(static_cast<uint32_t>(impl->ids.size()));
-      impl->rule_flags.push_back(EncodedRules::Flags(r));
-      if (!r.id.empty() && !shared->base_ids->Insert(i))
-        return absl::AlreadyExistsError(absl::StrCat("rule id '", r.id, "' is used twice"));
-      if (!r.enabled) continue;
-      ++impl->enabled;
-      absl::Status s = c.AddRule(i, r);
-      if (!s.ok()) return absl::Status(s.code(), absl::StrCat("rule '", r.id, "': ", s.message()));
-    }
-    if (!cursor.ok()) return absl::InternalError("rules held encoded are damaged");
-    absl::Status s = c.Finish();
-    if (!s.ok()) return s;
-  }
-  impl->cold = std::move(rules);
+  EncodedCompilation c(options, rules.size(), rules.conjunctions(), rules.clauses(),
+                       rules.predicates());
+  c.Add(rules);
+  return FinishEncoded(std::move(c), std::move(rules));
+}
+
+absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::FinishEncoded(
+    EncodedCompilation&& compilation, EncodedRules&& rules) {
+  EncodedCompilation::State& s = *compilation.s_;
+  if (!s.status.ok()) return s.status;
+  if (s.count != rules.size()) return absl::InternalError("not every rule was compiled");
+  absl::Status st = s.compiler.Finish();
+  if (!st.ok()) return st;
+  s.impl->cold = std::move(rules);
   std::shared_ptr<RuleSet> rs(new RuleSet());
-  rs->enabled_ = impl->enabled;
-  rs->segments_.push_back({std::move(impl), 0});
-  rs->shared_ = std::move(shared);
+  rs->enabled_ = s.impl->enabled;
+  rs->segments_.push_back({std::move(s.impl), 0});
+  rs->shared_ = std::move(s.shared);
   return std::shared_ptr<const RuleSet>(std::move(rs));
 }
 

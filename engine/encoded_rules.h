@@ -10,12 +10,15 @@
 #define WEIR_ENGINE_ENCODED_RULES_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "engine/wire.h"
+#include "weir/engine.h"
 #include "weir/rule_def.h"
 
 namespace weir {
@@ -117,6 +120,35 @@ class EncodedRules {
   size_t seed_paths_ = 0, seed_files_ = 0;  // paths_ and files_ from Seeded()
   size_t count_ = 0;
   size_t conjs_ = 0, clauses_ = 0, preds_ = 0, id_bytes_ = 0;
+};
+
+// Compiling rules held encoded while later ones are still being read: the
+// rule-file reader hands over each part of a file as soon as it is read, in
+// the file's order, and RuleSet::FinishEncoded builds the set once the last
+// part is in (weir/open.h; docs/performance.md, "Loading on two cores").
+// RuleSet::CompileEncoded is the same with one part.
+//
+// Not thread-safe: one thread adds; the parts it reads must not change.
+class EncodedCompilation {
+ public:
+  // `rules`, `conjunctions`, `clauses` and `predicates` size the tables
+  // (estimates are fine: they grow past them).
+  EncodedCompilation(const CompileOptions& options, size_t rules, size_t conjunctions,
+                     size_t clauses, size_t predicates);
+  EncodedCompilation(EncodedCompilation&&) noexcept;
+  EncodedCompilation& operator=(EncodedCompilation&&) noexcept;
+  ~EncodedCompilation();
+  // Compiles the rules of `part`, from its first, after those added before.
+  // After a failure the rest is ignored; the status says what failed.
+  void Add(const EncodedRules& part);
+  // Rules added so far.
+  size_t size() const;
+  const absl::Status& status() const;
+
+ private:
+  friend class RuleSet;
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 }  // namespace weir

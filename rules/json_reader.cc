@@ -7,6 +7,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,10 +29,10 @@ namespace od = simdjson::ondemand;
 // between elements, found by a scan that knows only strings and brackets.
 // Each piece is then parsed on its own: simdjson's buffers are several times
 // the size of what it parses, which for a whole large file is several times
-// the file. Pieces are at most 1 MiB, and a sixteenth of the file at least
-// 64 KiB, so that they can be shared out among threads evenly.
+// the file. Pieces are at most 1 MiB, and a 32nd of the file at least
+// 64 KiB: threads take them one by one, and end close together.
 size_t PieceBytes(size_t text_size) {
-  return std::clamp(text_size / 16, size_t{64} << 10, size_t{1} << 20);
+  return std::clamp(text_size / 32, size_t{64} << 10, size_t{1} << 20);
 }
 
 struct RulesPiece {
@@ -165,68 +166,101 @@ class JsonReader {
       if (!have_rules) return false;
       if (!visitor->Top(top_tree.Node(top))) return false;
     }
-    // Pass 2: the rules, on up to `threads` threads for a large file, each
-    // a run of pieces of about the same size, the first on this thread.
+    // Pass 2: the rules, a piece at a time, on up to `threads` threads for
+    // a large file. Each thread takes the next piece not yet taken; the
+    // first piece goes into `visitor`, each later one into a part of its own
+    // (Fork). This thread joins the parts in order, each as soon as it is
+    // read (settled first, when the visitor settles them: compiled there),
+    // and reads pieces itself only while the next part is not read yet: a
+    // thread that also compiles reads less (docs/performance.md, "Loading
+    // on two cores").
     const std::span<const RulesPiece> all = split.pieces;
-    const size_t parts = text.size() < kParallelJsonBytes ? 1 : std::min(threads, all.size());
-    std::vector<size_t> starts{0};  // each part's first piece
-    for (size_t k = 1, j = 0; k < parts; ++k) {
-      const size_t upto = split.open + (split.close - split.open) * k / parts;
-      while (j < all.size() && all[j].end <= upto) ++j;
-      if (j > starts.back() && j < all.size()) starts.push_back(j);
-    }
-    starts.push_back(all.size());
+    const size_t threads_used =
+        text.size() < kParallelJsonBytes ? 1 : std::min(threads, all.size());
+    const bool settle = visitor->WantsSettled();
+    enum : int { kPending, kRead, kFailed };
     struct Part {
-      std::span<const RulesPiece> pieces;
       std::unique_ptr<RuleFileVisitor> visitor;
-      std::unique_ptr<JsonReader> reader;
-      std::thread thread;
-      bool ok = false;
+      std::atomic<int> state{kPending};
+      NodeMark too_deep;  // when it failed, where the reader found it too deep
     };
-    std::vector<Part> more(starts.size() - 2);
-    for (size_t k = 0; k < more.size(); ++k) {
-      more[k].pieces = all.subspan(starts[k + 1], starts[k + 2] - starts[k + 1]);
-      more[k].visitor = visitor->Fork();
-      if (!more[k].visitor) {  // (then everything on this thread)
-        more.clear();
-        starts = {0, all.size()};
+    // Part i - 1 holds piece i.
+    std::vector<Part> parts(threads_used > 1 ? all.size() - 1 : 0);
+    for (Part& p : parts) {
+      p.visitor = visitor->Fork();
+      if (!p.visitor) {  // (then everything on this thread)
+        parts = std::vector<Part>();
         break;
       }
     }
     visitor->Reserve(split.elements);
-    auto read_part = [&text](Part& p) {
-      size_t elements = 0;
-      for (const RulesPiece& piece : p.pieces) elements += piece.elements;
-      p.visitor->Reserve(elements);
-      p.reader->lines_.Reset(text.data(), text.size());
-      p.ok = p.reader->ReadRules(text, p.pieces, p.visitor.get());
+    std::atomic<size_t> next{1};  // the next piece not taken
+    // The first piece that could not be read: pieces after it are not taken
+    // (those before it are, so that the first failure is the one reported).
+    std::atomic<size_t> failed_at{SIZE_MAX};
+    auto fail = [&failed_at](size_t i) {
+      size_t at = failed_at.load();
+      while (i < at && !failed_at.compare_exchange_weak(at, i)) {
+      }
     };
-    for (Part& p : more) {
-      p.reader = std::make_unique<JsonReader>(max_depth_);
-      try {
-        p.thread = std::thread(read_part, std::ref(p));
-      } catch (const std::system_error&) {
-        // No thread to be had (a process limit): read here, below.
+    // Takes the next piece and reads it into its part; false when there is
+    // none left to take.
+    auto read_one = [&](JsonReader& reader) {
+      const size_t i = next.fetch_add(1);
+      if (i >= all.size() || i > failed_at.load()) return false;
+      Part& p = parts[i - 1];
+      p.visitor->Reserve(all[i].elements);
+      const bool read = reader.ReadRules(text, all.subspan(i, 1), p.visitor.get());
+      if (!read) {
+        p.too_deep = reader.too_deep();
+        fail(i);
+      }
+      p.state.store(read ? kRead : kFailed, std::memory_order_release);
+      p.state.notify_all();
+      return true;
+    };
+    std::vector<std::unique_ptr<JsonReader>> readers;
+    std::vector<std::thread> workers;
+    if (!parts.empty()) {
+      for (size_t k = 1; k < threads_used; ++k) {
+        readers.push_back(std::make_unique<JsonReader>(max_depth_));
+        JsonReader* r = readers.back().get();
+        r->lines_.Reset(text.data(), text.size());
+        try {
+          workers.emplace_back([&read_one, r] {
+            while (read_one(*r)) {
+            }
+          });
+        } catch (const std::system_error&) {
+          // No thread to be had (a process limit): this one reads more.
+        }
       }
     }
     lines_.Rewind();
-    bool ok = ReadRules(text, all.subspan(0, starts[1]), visitor);
-    for (Part& p : more) {
-      if (p.thread.joinable())
-        p.thread.join();
-      else if (ok)
-        read_part(p);
-    }
-    // In order, as if read here: the first part that gives up ends it (and
+    bool ok = ReadRules(text, all.subspan(0, parts.empty() ? all.size() : 1), visitor);
+    if (!ok) fail(0);
+    if (ok && settle) visitor->Settled(split.elements);
+    // The parts in order, as if read here (joined early, what a part still
+    // holds goes early too). The first part that gives up ends it (and
     // says whether it was too deep).
-    for (Part& p : more) {
-      if (!ok) break;
-      if (!p.ok) {
-        too_deep_ = p.reader->too_deep();
-        return false;
+    for (size_t c = 0; ok && c < parts.size();) {
+      Part& p = parts[c];
+      const int state = p.state.load(std::memory_order_acquire);
+      if (state == kRead) {
+        if (settle) p.visitor->Settled(split.elements);
+        ok = visitor->Join(*p.visitor);
+        p.visitor.reset();
+        ++c;
+      } else if (state == kFailed) {
+        too_deep_ = p.too_deep;
+        ok = false;
+      } else if (!read_one(*this)) {
+        // Part c was taken by another thread, which gives it a state.
+        p.state.wait(kPending);
       }
-      ok = visitor->Join(*p.visitor);
     }
+    if (!ok) fail(0);  // the other threads take no more pieces
+    for (std::thread& t : workers) t.join();
     return ok;
   }
 

@@ -32,6 +32,14 @@ class RuleFileVisitor {
   // Takes what `part` (from Fork) read, as if it had been read here after
   // everything else; false when it cannot (then the reading is given up).
   virtual bool Join(RuleFileVisitor& part) { return false; }
+  // Whether the visitor takes Settled().
+  virtual bool WantsSettled() const { return false; }
+  // What this visitor (the first part's, or one from Fork) read is all it
+  // will read: called on the thread that called the reader, once for each
+  // part in the order of the file, as soon as the part and those before it
+  // are read (before it is joined). `file_rules` is the number of rules in
+  // the file.
+  virtual void Settled(size_t file_rules) {}
 };
 
 // Reads a JSON rule file into `visitor`. False when it gives up (not one
@@ -40,8 +48,11 @@ class RuleFileVisitor {
 // Also false when maps and lists nest deeper than `max_depth` (the
 // top-level object is 1): *too_deep is then where (else its line is -1),
 // and the file is not worth reading again. A file of kParallelJsonBytes or
-// more is read on `threads` threads (at most), each a part of its rules,
-// when the visitor forks.
+// more is read on `threads` threads (at most) when the visitor forks: a
+// piece of its rules at a time, each thread taking the next, each piece
+// after the first into a part of its own, joined in order. A visitor that
+// WantsSettled() is told of each part as soon as it can be joined, to
+// compile it there while the other threads read on.
 constexpr size_t kParallelJsonBytes = size_t{256} << 10;
 bool ReadJsonRules(std::string_view text, size_t max_depth, size_t threads,
                    RuleFileVisitor* visitor, NodeMark* too_deep);

@@ -69,8 +69,10 @@ size_t FirstInvalidUtf8(std::string_view s) {
 // Hands a streaming reader's trees to the schema.
 class StreamToSchema : public RuleFileVisitor {
  public:
-  StreamToSchema(RuleFileSchema* schema, const std::string& file, bool json)
-      : schema_(schema), file_(file) {
+  // With a consumer, each part of the rules is handed to it once settled.
+  StreamToSchema(RuleFileSchema* schema, const std::string& file, bool json,
+                 EncodedRulesConsumer* consumer = nullptr)
+      : consumer_(consumer), schema_(schema), file_(file) {
     settings_.json = json;
   }
   void JsonSyntax(bool json) override { settings_.json = json; }
@@ -79,12 +81,18 @@ class StreamToSchema : public RuleFileVisitor {
   void Rule(const RNode& rule) override { schema_->ReadRule(file_, rule, settings_); }
   std::unique_ptr<RuleFileVisitor> Fork() override;
   bool Join(RuleFileVisitor& part) override;
+  bool WantsSettled() const override { return consumer_ != nullptr; }
+  void Settled(size_t file_rules) override {
+    if (consumer_ && schema_->encoded()) consumer_->Take(*schema_->encoded(), file_rules);
+  }
 
  protected:
   void Bind(RuleFileSchema* schema, const FileSettings& settings) {
     schema_ = schema;
     settings_ = settings;
   }
+
+  EncodedRulesConsumer* const consumer_;
 
  private:
   RuleFileSchema* schema_;
@@ -96,16 +104,20 @@ class StreamToSchema : public RuleFileVisitor {
 // its own (RuleFileSchema::Fork), then joined.
 class SchemaPart : public StreamToSchema {
  public:
-  SchemaPart(RuleFileSchema* main, const std::string& file, const FileSettings& settings)
-      : StreamToSchema(nullptr, file, settings.json), schema(main->Fork(&rules)) {
+  SchemaPart(RuleFileSchema* main, const std::string& file, const FileSettings& settings,
+             EncodedRulesConsumer* consumer)
+      : StreamToSchema(nullptr, file, settings.json, consumer), schema(main->Fork(&rules)) {
     Bind(schema.get(), settings);
+  }
+  void Settled(size_t file_rules) override {
+    if (consumer_) consumer_->Take(rules, file_rules);
   }
   EncodedRules rules;
   std::unique_ptr<RuleFileSchema> schema;
 };
 
 std::unique_ptr<RuleFileVisitor> StreamToSchema::Fork() {
-  return std::make_unique<SchemaPart>(schema_, file_, settings_);
+  return std::make_unique<SchemaPart>(schema_, file_, settings_, consumer_);
 }
 
 bool StreamToSchema::Join(RuleFileVisitor& part) {
@@ -115,8 +127,10 @@ bool StreamToSchema::Join(RuleFileVisitor& part) {
 
 class Loader {
  public:
-  explicit Loader(const LoadOptions& o, EncodedRules* encoded = nullptr)
-      : max_depth_(o.max_nesting_depth),
+  explicit Loader(const LoadOptions& o, EncodedRules* encoded = nullptr,
+                  EncodedRulesConsumer* consumer = nullptr)
+      : consumer_(encoded ? consumer : nullptr),
+        max_depth_(o.max_nesting_depth),
         threads_(
             std::min<size_t>(o.load_threads, std::max(1u, std::thread::hardware_concurrency()))),
         schema_(o) {
@@ -145,10 +159,11 @@ class Loader {
     // recurse (and before yaml-cpp, which recurses as it parses, sees it).
     NodeMark too_deep;
     if (LooksLikeJson(text)) {
-      StreamToSchema to_schema(&schema_, file, true);
+      StreamToSchema to_schema(&schema_, file, true, consumer_);
       schema_.BeginTrial();
       bool read = ReadJsonRules(text, max_depth_, threads_, &to_schema, &too_deep);
       if (schema_.EndTrial(read)) return;
+      if (consumer_) consumer_->Drop();
       if (too_deep.line >= 0) return TooDeep(file, too_deep);
     }
     bool libyaml_parsed = false;
@@ -205,6 +220,7 @@ class Loader {
     schema_.Error(DiagSink(nullptr, file, "").Where(at), TooDeepMessage(max_depth_));
   }
 
+  EncodedRulesConsumer* const consumer_;
   const size_t max_depth_;
   const size_t threads_;
   RuleFileSchema schema_;
@@ -219,8 +235,8 @@ LoadResult ParseRules(const std::vector<RuleText>& files, const LoadOptions& opt
 }
 
 LoadResult ParseRulesEncoded(std::vector<RuleText>* files, const LoadOptions& options,
-                             EncodedRules* rules) {
-  Loader loader(options, rules);
+                             EncodedRules* rules, EncodedRulesConsumer* consumer) {
+  Loader loader(options, rules, files->size() == 1 ? consumer : nullptr);
   for (RuleText& f : *files) {
     loader.LoadText(f.name, f.text);
     f.text = {};  // read: its bytes are not needed again

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "engine/encoded_rules.h"
@@ -17,6 +18,9 @@
 
 namespace weir {
 namespace {
+
+// The largest rule file compiled as it is read.
+constexpr size_t kCompileAsReadBytes = size_t{16} << 20;
 
 double MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -27,6 +31,41 @@ long PeakRssKb() {
   if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
   return ru.ru_maxrss;  // kilobytes on Linux
 }
+
+// Compiles a rule file's parts as the loader reads them (weir/open.h: with
+// two threads, one reads the later parts while the other compiles).
+class CompileAsRead : public EncodedRulesConsumer {
+ public:
+  explicit CompileAsRead(const CompileOptions& options) : options_(options) {}
+
+  void Take(const EncodedRules& part, size_t file_rules) override {
+    if (dropped_) return;
+    if (!compilation_) {
+      // The tables sized for the whole file, as the first part would have
+      // them: a part is a fair sample of a generated file, and a guess
+      // that is wrong costs only growing them.
+      const size_t n = std::max<size_t>(part.size(), 1);
+      auto scaled = [&](size_t x) { return x / n * file_rules + x % n * file_rules / n; };
+      compilation_.emplace(options_, file_rules, scaled(part.conjunctions()),
+                           scaled(part.clauses()), scaled(part.predicates()));
+    }
+    compilation_->Add(part);
+  }
+  void Drop() override {
+    dropped_ = true;
+    compilation_.reset();
+  }
+  // The compilation, if it holds exactly the `n` rules read.
+  std::optional<EncodedCompilation> Done(size_t n) {
+    if (dropped_ || !compilation_ || compilation_->size() != n) return std::nullopt;
+    return std::move(compilation_);
+  }
+
+ private:
+  const CompileOptions options_;
+  std::optional<EncodedCompilation> compilation_;
+  bool dropped_ = false;
+};
 
 }  // namespace
 
@@ -66,7 +105,14 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
   // Rules are held encoded from the moment they are read, and compiled one
   // at a time: RuleDefs for all of a big file would be ten times its size.
   EncodedRules encoded;
-  LoadResult lr = ParseRulesEncoded(&texts, options, &encoded);
+  // One file of moderate size is compiled as it is read: that holds its
+  // text, what it read and the compiled tables at once, which for a big
+  // file would be more than the memory limit allows (docs/limits.md,
+  // "Memory").
+  CompileAsRead as_read(compile);
+  const bool compile_as_read = texts.size() == 1 && texts[0].text.size() <= kCompileAsReadBytes;
+  LoadResult lr =
+      ParseRulesEncoded(&texts, options, &encoded, compile_as_read ? &as_read : nullptr);
   texts = {};
   out.timings.load_ms = MsSince(t0);
   out.timings.peak_rss_kb_after_load = PeakRssKb();
@@ -77,7 +123,12 @@ absl::StatusOr<OpenedRules> OpenRules(const std::vector<std::string>& paths,
   if (!out.ok()) return out;
   auto t1 = std::chrono::steady_clock::now();
   encoded.ShrinkToFit();  // grown by doubling; compiling needs the room
-  auto compiled = RuleSet::CompileEncoded(std::move(encoded), compile);
+  // An error is reported the same either way: the rules were compiled in
+  // the same order.
+  std::optional<EncodedCompilation> compiled_as_read = as_read.Done(encoded.size());
+  auto compiled = compiled_as_read
+                      ? RuleSet::FinishEncoded(*std::move(compiled_as_read), std::move(encoded))
+                      : RuleSet::CompileEncoded(std::move(encoded), compile);
   out.timings.compile_ms = MsSince(t1);
   if (!compiled.ok())
     return absl::Status(compiled.status().code(),

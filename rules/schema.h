@@ -42,6 +42,7 @@ class RuleFileSchema {
   // Rules go into *rules as they are read, encoded, instead of into the
   // result's RuleDefs (weir/open.h: a big file is never held as RuleDefs).
   void EncodeInto(EncodedRules* rules) { encoded_ = rules; }
+  const EncodedRules* encoded() const { return encoded_; }
 
   // A whole rule file's tree: the top-level settings, then each rule.
   // `file` must outlive the schema's use of it (diagnostics copy it).
@@ -136,11 +137,27 @@ class RuleFileSchema {
   std::optional<Trial> trial_;
 };
 
+// Takes a rule file's rules a part at a time, each as soon as it is read
+// (on the reading thread that calls ParseRulesEncoded), to compile them
+// while the rest is still being read.
+class EncodedRulesConsumer {
+ public:
+  virtual ~EncodedRulesConsumer() = default;
+  // The next part's rules, in the file's order; `file_rules` is the number
+  // of rules in the file. The rules may still turn out to have mistakes.
+  virtual void Take(const EncodedRules& part, size_t file_rules) = 0;
+  // What was taken is not what the result holds (the fast reader gave up
+  // and the file is read again): nothing more is taken.
+  virtual void Drop() = 0;
+};
+
 // ParseRules (weir/rules.h), with the rules encoded into *rules instead of
 // the result's RuleDefs (for RuleSet::CompileEncoded); each file's text is
 // freed once read. Diagnostics name the files, which must outlive them.
+// With a `consumer` (for a single file), a JSON file read in parts on
+// several threads is handed to it part by part; other files are not.
 LoadResult ParseRulesEncoded(std::vector<RuleText>* files, const LoadOptions& options,
-                             EncodedRules* rules);
+                             EncodedRules* rules, EncodedRulesConsumer* consumer = nullptr);
 
 }  // namespace weir
 

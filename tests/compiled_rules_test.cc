@@ -14,6 +14,7 @@
 #include "rules/schema.h"
 #include "simdjson.h"
 #include "test_util.h"
+#include "weir/open.h"
 
 namespace weir::testing {
 namespace {
@@ -370,6 +371,79 @@ TEST(CompiledRules, ForeignAndOtherVersions) {
 
 // A set read back takes updates like a compiled one, and an updated set
 // is written as one piece.
+// A JSON rule file of 256 KiB or more is read on two threads and compiled
+// as it is read, a part at a time (rules/open.cc): the same set, to the
+// byte, as compiling its rules once read, and a rule that cannot be
+// compiled is reported as it is then.
+TEST(CompiledRules, CompiledAsReadOnTwoThreads) {
+  std::string json = "{\"actions\": {\"log\": {\"stdout\": {}}}, \"rules\": [\n";
+  for (int i = 0; i < 6000; ++i) {
+    std::string pattern;
+    switch (i % 6) {
+      case 0:
+        pattern = absl::StrCat("{\"detail\": {\"state\": [\"s", i, "\"]}}");
+        break;
+      case 1:
+        pattern = absl::StrCat("{\"source\": [{\"prefix\": \"p", i % 97,
+                               "\"}], \"n\": [{\"numeric\": [\">\", ", i, "]}]}");
+        break;
+      case 2:
+        pattern = absl::StrCat("{\"$or\": [{\"a\": [\"", i, "\"]}, {\"b\": [{\"wildcard\": \"x*", i,
+                               "*y\"}]}]}");
+        break;
+      case 3:
+        pattern = absl::StrCat("{\"c\": [{\"anything-but\": [\"", i,
+                               "\"]}], \"d\": [{\"exists\": true}]}");
+        break;
+      case 4:
+        pattern = absl::StrCat("{\"e\": [{\"equals-ignore-case\": \"V", i,
+                               "\"}], \"f\": [true, null, ", i, "]}");
+        break;
+      default:
+        pattern = absl::StrCat("{\"ip\": [{\"cidr\": \"10.", i % 256, ".0.0/16\"}]}");
+    }
+    absl::StrAppend(&json, i ? ",\n" : "", "{\"id\": \"r", i, "\", \"pattern\": ", pattern,
+                    i % 7 == 0 ? ", \"enabled\": false" : "",
+                    i % 50 == 0 ? ", \"actions\": [\"log\"]" : "", "}");
+  }
+  json += "]}\n";
+  ASSERT_GT(json.size(), size_t{256} << 10);
+  const fs::path path =
+      fs::temp_directory_path() / absl::StrCat("weir-as-read-", getpid(), ".json");
+  std::ofstream(path) << json;
+  LoadOptions o;
+  o.load_threads = 2;
+  auto opened = OpenRules({path.string()}, o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_TRUE(opened->ok()) << opened->diagnostics[0].ToString();
+  LoadResult parsed = ParseRules({{path.string(), json}}, o);
+  ASSERT_TRUE(parsed.ok()) << DiagText(parsed);
+  auto after = RuleSet::Compile(parsed.ruleset.rules);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(opened->rules->size(), 6000u);
+  EXPECT_EQ(opened->rules->DebugString(), (*after)->DebugString());
+  EXPECT_EQ(AllRules(*opened->rules), AllRules(**after));
+  std::string a, b;
+  ASSERT_TRUE(opened->rules->Serialize(&a).ok());
+  ASSERT_TRUE((*after)->Serialize(&b).ok());
+  EXPECT_EQ(a, b);
+
+  CompileOptions few;
+  few.max_wildcard_stars = 1;  // "x*N*y" has two
+  auto failed = OpenRules({path.string()}, o, few);
+  std::vector<RuleText> files = {{path.string(), json}};
+  EncodedRules enc;
+  ASSERT_TRUE(ParseRulesEncoded(&files, o, &enc).ok());
+  auto expected = RuleSet::CompileEncoded(std::move(enc), few);
+  ASSERT_FALSE(expected.ok());
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message(),
+            absl::StrCat("cannot compile the rules: ", expected.status().message()));
+  EXPECT_NE(failed.status().message().find("rule 'r2'"), std::string::npos)
+      << failed.status().message();
+  fs::remove(path);
+}
+
 TEST(CompiledRules, UpdatesAfterReading) {
   RoundTrip t = Make({{"s.yaml", kWithSecret}});
   LoadResult more = Load("rules:\n  - id: b\n    filter: {x: \"2\"}\n");

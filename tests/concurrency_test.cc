@@ -1,11 +1,16 @@
 // One compiled RuleSet shared by many threads, each with its own Matcher; and
 // hot reload by swapping the shared_ptr. Run under TSan in CI.
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "test_util.h"
 #include "weir/compiled_rules.h"
+#include "weir/open.h"
 
 namespace weir::testing {
 namespace {
@@ -169,6 +174,34 @@ TEST(Concurrency, LargeJsonRuleFileOnTwoThreads) {
   EXPECT_EQ(r.ruleset.rules[3999].where.line, 4001);  // after the line of "rules"
   EXPECT_EQ(r.ruleset.actions.size(), 40u);
   EXPECT_GE(calls, 40);
+}
+
+// The same file opened as a command does: the thread that reads the first
+// part compiles each part as soon as it is read, while the other reads on.
+TEST(Concurrency, LargeJsonRuleFileCompiledAsRead) {
+  std::string json = "{\"rules\": [\n";
+  for (int i = 0; i < 6000; ++i)
+    absl::StrAppend(&json, i ? ",\n" : "", "{\"id\": \"r", i, "\", \"pattern\": {\"x\": [\"", i,
+                    "\"]}, \"description\": \"", std::string(40, 'd'), "\"}");
+  json += "]}";
+  ASSERT_GT(json.size(), size_t{256} << 10);
+  const std::string path = absl::StrCat(::testing::TempDir(), "weir-big-", getpid(), ".json");
+  {
+    std::ofstream out(path);
+    out << json;
+  }
+  LoadOptions o;
+  o.load_threads = 2;
+  auto opened = OpenRules({path}, o);
+  std::remove(path.c_str());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_TRUE(opened->ok());
+  ASSERT_EQ(opened->rules->size(), 6000u);
+  Matcher m(opened->rules);
+  std::vector<uint32_t> hits;
+  ASSERT_TRUE(m.Match("{\"x\": \"5999\"}", &hits).ok());
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(opened->rules->id(hits[0]), "r5999");
 }
 
 // A set read from a compiled rule file decodes its rule definitions and its

@@ -45,6 +45,7 @@ struct EventLimits {
 
 class RuleSetImpl;
 class EncodedRules;
+class EncodedCompilation;
 
 // The compiled, immutable rule set.
 //
@@ -110,6 +111,10 @@ class RuleSet {
   // Deserialize() does: a big rule file is never held as RuleDefs at once.
   static absl::StatusOr<std::shared_ptr<const RuleSet>> CompileEncoded(
       EncodedRules&& rules, const CompileOptions& options = {});
+  // Internal: the set `compilation` compiled (engine/encoded_rules.h), which
+  // must have been given every rule of `rules`, in order.
+  static absl::StatusOr<std::shared_ptr<const RuleSet>> FinishEncoded(
+      EncodedCompilation&& compilation, EncodedRules&& rules);
 
   // Internal: compiled pieces, for the Matcher.
   size_t segment_count() const { return segments_.size(); }
@@ -122,6 +127,7 @@ class RuleSet {
     uint32_t offset;
   };
   struct Shared;  // options and the base's id index, shared across updates
+  friend class EncodedCompilation;  // builds a Shared
   const Segment& SegmentOf(size_t index) const;
   RuleSet() = default;
 
