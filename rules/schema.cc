@@ -247,12 +247,17 @@ bool RuleFileSchema::Join(RuleFileSchema& part, EncodedRules&& part_rules) {
   if (!part.result_.diagnostics.empty() || part.rule_limit_reported_) return false;
   const size_t base = RuleCount();
   if (base + part.RuleCount() > opts_.max_rules) return false;
-  for (const auto& [id, at] : part.ids_) {
-    FirstAt first = at;
-    first.rule += static_cast<uint32_t>(base);
-    first.file = FileNumber(part.files_[at.file]);
+  // The part's few file names numbered here once, not once for each id.
+  std::vector<uint32_t> file_numbers;
+  file_numbers.reserve(part.files_.size());
+  for (const std::string& f : part.files_) file_numbers.push_back(FileNumber(f));
+  // Ids move over (node by node: no copy of the string, no allocation).
+  for (auto it = part.ids_.begin(); it != part.ids_.end();) {
+    auto node = part.ids_.extract(it++);
+    node.mapped().rule += static_cast<uint32_t>(base);
+    node.mapped().file = file_numbers[node.mapped().file];
     // (Undone with the trial, as the rules' own: their numbers are past it.)
-    if (!ids_.emplace(id, first).second) return false;
+    if (!ids_.insert(std::move(node)).inserted) return false;
   }
   for (PendingRef ref : part.pending_refs_) {
     ref.name = PendingName(part.pending_names_[ref.name]);
