@@ -125,7 +125,8 @@ class EncodedRules {
 // Compiling rules held encoded while later ones are still being read: the
 // rule-file reader hands over each part of a file as soon as it is read, in
 // the file's order, and RuleSet::FinishEncoded builds the set once the last
-// part is in (weir/open.h; docs/performance.md, "Loading on two cores").
+// part is in (weir/open.h; docs/performance.md, "Fifth round: loading on
+// two cores").
 // RuleSet::CompileEncoded is the same with one part.
 //
 // Not thread-safe: one thread adds; the parts it reads must not change.

@@ -172,8 +172,8 @@ class JsonReader {
     // (Fork). This thread joins the parts in order, each as soon as it is
     // read (settled first, when the visitor settles them: compiled there),
     // and reads pieces itself only while the next part is not read yet: a
-    // thread that also compiles reads less (docs/performance.md, "Loading
-    // on two cores").
+    // thread that also compiles reads less (docs/performance.md, "Fifth
+    // round: loading on two cores").
     const std::span<const RulesPiece> all = split.pieces;
     const size_t threads_used =
         text.size() < kParallelJsonBytes ? 1 : std::min(threads, all.size());
