@@ -154,8 +154,9 @@ class EncodedRulesConsumer {
 // ParseRules (weir/rules.h), with the rules encoded into *rules instead of
 // the result's RuleDefs (for RuleSet::CompileEncoded); each file's text is
 // freed once read. Diagnostics name the files, which must outlive them.
-// With a `consumer` (for a single file), a JSON file read in parts on
-// several threads is handed to it part by part; other files are not.
+// With a `consumer` (for a single file), a JSON file is handed to it part by
+// part as it is read (in one part when read on one thread); a YAML file,
+// or a JSON file the fast reader gives up on, is not (Drop).
 LoadResult ParseRulesEncoded(std::vector<RuleText>* files, const LoadOptions& options,
                              EncodedRules* rules, EncodedRulesConsumer* consumer = nullptr);
 
