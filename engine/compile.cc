@@ -739,8 +739,6 @@ EncodedCompilation::~EncodedCompilation() = default;
 
 size_t EncodedCompilation::size() const { return s_->count; }
 
-const absl::Status& EncodedCompilation::status() const { return s_->status; }
-
 void EncodedCompilation::Add(const EncodedRules& part) {
   State& s = *s_;
   if (!s.status.ok()) return;

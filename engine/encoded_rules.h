@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/status/status.h"
 #include "engine/wire.h"
 #include "weir/engine.h"
 #include "weir/rule_def.h"
@@ -140,11 +139,11 @@ class EncodedCompilation {
   EncodedCompilation& operator=(EncodedCompilation&&) noexcept;
   ~EncodedCompilation();
   // Compiles the rules of `part`, from its first, after those added before.
-  // After a failure the rest is ignored; the status says what failed.
+  // After a failure the rest is ignored (RuleSet::FinishEncoded says what
+  // failed).
   void Add(const EncodedRules& part);
   // Rules added so far.
   size_t size() const;
-  const absl::Status& status() const;
 
  private:
   friend class RuleSet;

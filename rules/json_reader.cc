@@ -170,14 +170,13 @@ class JsonReader {
     // a large file. Each thread takes the next piece not yet taken; the
     // first piece goes into `visitor`, each later one into a part of its own
     // (Fork). This thread joins the parts in order, each as soon as it is
-    // read (settled first, when the visitor settles them: compiled there),
+    // read (settled first: a visitor may compile it there),
     // and reads pieces itself only while the next part is not read yet: a
     // thread that also compiles reads less (docs/performance.md, "Fifth
     // round: loading on two cores").
     const std::span<const RulesPiece> all = split.pieces;
     const size_t threads_used =
         text.size() < kParallelJsonBytes ? 1 : std::min(threads, all.size());
-    const bool settle = visitor->WantsSettled();
     enum : int { kPending, kRead, kFailed };
     struct Part {
       std::unique_ptr<RuleFileVisitor> visitor;
@@ -238,8 +237,7 @@ class JsonReader {
     }
     lines_.Rewind();
     bool ok = ReadRules(text, all.subspan(0, parts.empty() ? all.size() : 1), visitor);
-    if (!ok) fail(0);
-    if (ok && settle) visitor->Settled(split.elements);
+    if (ok) visitor->Settled(split.elements);
     // The parts in order, as if read here (joined early, what a part still
     // holds goes early too). The first part that gives up ends it (and
     // says whether it was too deep).
@@ -247,7 +245,7 @@ class JsonReader {
       Part& p = parts[c];
       const int state = p.state.load(std::memory_order_acquire);
       if (state == kRead) {
-        if (settle) p.visitor->Settled(split.elements);
+        p.visitor->Settled(split.elements);
         ok = visitor->Join(*p.visitor);
         p.visitor.reset();
         ++c;

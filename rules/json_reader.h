@@ -32,8 +32,6 @@ class RuleFileVisitor {
   // Takes what `part` (from Fork) read, as if it had been read here after
   // everything else; false when it cannot (then the reading is given up).
   virtual bool Join(RuleFileVisitor& part) { return false; }
-  // Whether the visitor takes Settled().
-  virtual bool WantsSettled() const { return false; }
   // What this visitor (the first part's, or one from Fork) read is all it
   // will read: called on the thread that called the reader, once for each
   // part in the order of the file, as soon as the part and those before it
@@ -50,9 +48,9 @@ class RuleFileVisitor {
 // and the file is not worth reading again. A file of kParallelJsonBytes or
 // more is read on `threads` threads (at most) when the visitor forks: a
 // piece of its rules at a time, each thread taking the next, each piece
-// after the first into a part of its own, joined in order. A visitor that
-// WantsSettled() is told of each part as soon as it can be joined, to
-// compile it there while the other threads read on.
+// after the first into a part of its own, joined in order. The visitor is
+// told of each part (Settled) as soon as it can be joined, to compile it
+// there while the other threads read on.
 constexpr size_t kParallelJsonBytes = size_t{256} << 10;
 bool ReadJsonRules(std::string_view text, size_t max_depth, size_t threads,
                    RuleFileVisitor* visitor, NodeMark* too_deep);

@@ -81,7 +81,6 @@ class StreamToSchema : public RuleFileVisitor {
   void Rule(const RNode& rule) override { schema_->ReadRule(file_, rule, settings_); }
   std::unique_ptr<RuleFileVisitor> Fork() override;
   bool Join(RuleFileVisitor& part) override;
-  bool WantsSettled() const override { return consumer_ != nullptr; }
   void Settled(size_t file_rules) override {
     if (consumer_ && schema_->encoded()) consumer_->Take(*schema_->encoded(), file_rules);
   }
@@ -129,7 +128,7 @@ class Loader {
  public:
   explicit Loader(const LoadOptions& o, EncodedRules* encoded = nullptr,
                   EncodedRulesConsumer* consumer = nullptr)
-      : consumer_(encoded ? consumer : nullptr),
+      : consumer_(consumer),
         max_depth_(o.max_nesting_depth),
         threads_(
             std::min<size_t>(o.load_threads, std::max(1u, std::thread::hardware_concurrency()))),

@@ -39,7 +39,6 @@ class CompileAsRead : public EncodedRulesConsumer {
   explicit CompileAsRead(const CompileOptions& options) : options_(options) {}
 
   void Take(const EncodedRules& part, size_t file_rules) override {
-    if (dropped_) return;
     if (!compilation_) {
       // The tables sized for the whole file, as the first part would have
       // them: a part is a fair sample of a generated file, and a guess
@@ -51,20 +50,16 @@ class CompileAsRead : public EncodedRulesConsumer {
     }
     compilation_->Add(part);
   }
-  void Drop() override {
-    dropped_ = true;
-    compilation_.reset();
-  }
+  void Drop() override { compilation_.reset(); }
   // The compilation, if it holds exactly the `n` rules read.
   std::optional<EncodedCompilation> Done(size_t n) {
-    if (dropped_ || !compilation_ || compilation_->size() != n) return std::nullopt;
+    if (!compilation_ || compilation_->size() != n) return std::nullopt;
     return std::move(compilation_);
   }
 
  private:
   const CompileOptions options_;
   std::optional<EncodedCompilation> compilation_;
-  bool dropped_ = false;
 };
 
 }  // namespace

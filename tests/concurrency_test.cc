@@ -145,20 +145,26 @@ TEST(Concurrency, UpdatesWhileMatching) {
   EXPECT_EQ(bad.load(), 0);
 }
 
-// A large JSON rule file is read on two threads, a part of its rules each,
-// with inline actions whose settings name environment variables (the
-// lookup is called from both).
-TEST(Concurrency, LargeJsonRuleFileOnTwoThreads) {
+// A JSON rule file of `n` rules "r<i>" on field x, every `action_every`th
+// with an inline action whose URL names ${P} (none when 0).
+std::string LargeJsonRules(int n, int action_every) {
   std::string json = "{\"rules\": [\n";
-  for (int i = 0; i < 4000; ++i) {
+  for (int i = 0; i < n; ++i) {
     absl::StrAppend(&json, i ? ",\n" : "", "{\"id\": \"r", i, "\", \"pattern\": {\"x\": [\"", i,
                     "\"]}, \"description\": \"", std::string(40, 'd'), "\"");
-    if (i % 100 == 0)
+    if (action_every > 0 && i % action_every == 0)
       absl::StrAppend(&json,
                       ", \"actions\": [{\"webhook\": {\"url\": \"http://127.0.0.1:9/${P}\"}}]");
     json += "}";
   }
-  json += "]}";
+  return json + "]}";
+}
+
+// A large JSON rule file is read on two threads, a part of its rules each,
+// with inline actions whose settings name environment variables (the
+// lookup is called from both).
+TEST(Concurrency, LargeJsonRuleFileOnTwoThreads) {
+  const std::string json = LargeJsonRules(4000, 100);
   ASSERT_GT(json.size(), size_t{256} << 10);
   LoadOptions o;
   o.load_threads = 2;
@@ -176,14 +182,10 @@ TEST(Concurrency, LargeJsonRuleFileOnTwoThreads) {
   EXPECT_GE(calls, 40);
 }
 
-// The same file opened as a command does: the thread that reads the first
+// Such a file opened as a command opens it: the thread that reads the first
 // part compiles each part as soon as it is read, while the other reads on.
 TEST(Concurrency, LargeJsonRuleFileCompiledAsRead) {
-  std::string json = "{\"rules\": [\n";
-  for (int i = 0; i < 6000; ++i)
-    absl::StrAppend(&json, i ? ",\n" : "", "{\"id\": \"r", i, "\", \"pattern\": {\"x\": [\"", i,
-                    "\"]}, \"description\": \"", std::string(40, 'd'), "\"}");
-  json += "]}";
+  const std::string json = LargeJsonRules(6000, 0);
   ASSERT_GT(json.size(), size_t{256} << 10);
   const std::string path = absl::StrCat(::testing::TempDir(), "weir-big-", getpid(), ".json");
   {
